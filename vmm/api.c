@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: MIT */
+/* Public entry points: argument checks and handle <-> struct vm; the logic lives in vm.c. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mvmm/mvmm.h"
+#include "util.h"
+#include "vm.h"
+
+#define DEFAULT_MEM (256 * MiB)
+
+struct mvmm_vm {
+	struct vm *vm;
+};
+
+/* Copy the caller's struct as far as both sides know it; unknown tail fields stay zero. */
+static int config_import(const struct mvmm_config *in, struct mvmm_config *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!in || in->size < offsetof(struct mvmm_config, log_level) + sizeof(in->log_level))
+		return -EINVAL;
+	memcpy(out, in, MIN(in->size, sizeof(*out)));
+	out->size = sizeof(*out);
+	if (!out->mem_bytes)
+		out->mem_bytes = DEFAULT_MEM;
+	if (!out->cpus)
+		out->cpus = 1;
+	return 0;
+}
+
+MVMM_PUBLIC int mvmm_vm_create(const struct mvmm_config *cfg, mvmm_vm **out)
+{
+	struct mvmm_config c;
+	struct mvmm_vm *h;
+	int err;
+
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	err = config_import(cfg, &c);
+	if (err)
+		return err;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	err = vm_create(&h->vm, &c);
+	if (err) {
+		free(h);
+		return err;
+	}
+	*out = h;
+	return 0;
+}
+
+MVMM_PUBLIC int mvmm_vm_start(mvmm_vm *h)
+{
+	return h ? vm_start(h->vm) : -EINVAL;
+}
+
+MVMM_PUBLIC int mvmm_vm_pause(mvmm_vm *h)
+{
+	return h ? vm_pause(h->vm) : -EINVAL;
+}
+
+MVMM_PUBLIC int mvmm_vm_resume(mvmm_vm *h)
+{
+	return h ? vm_resume(h->vm) : -EINVAL;
+}
+
+MVMM_PUBLIC int mvmm_vm_stop(mvmm_vm *h)
+{
+	if (!h)
+		return -EINVAL;
+	vm_request_stop(h->vm, MVMM_STOP_REQUESTED, 0, 0);
+	return 0;
+}
+
+MVMM_PUBLIC int mvmm_vm_wait(mvmm_vm *h, struct mvmm_exit_info *info)
+{
+	struct mvmm_exit_info e;
+	int err;
+
+	if (!h || (info && info->size < offsetof(struct mvmm_exit_info, error) + sizeof(int)))
+		return -EINVAL;
+	err = vm_wait(h->vm, &e);
+	if (!err && info) {
+		size_t size = info->size;
+
+		memcpy(info, &e, MIN(size, sizeof(e)));
+		info->size = size;
+	}
+	return err;
+}
+
+MVMM_PUBLIC enum mvmm_vm_state mvmm_vm_get_state(mvmm_vm *h)
+{
+	enum mvmm_vm_state s;
+
+	if (!h)
+		return MVMM_VM_STOPPED;
+	pthread_mutex_lock(&h->vm->lock);
+	s = h->vm->state;
+	pthread_mutex_unlock(&h->vm->lock);
+	return s;
+}
+
+MVMM_PUBLIC int mvmm_vm_event_fd(mvmm_vm *h)
+{
+	return h ? h->vm->event_fd : -EINVAL;
+}
+
+MVMM_PUBLIC void mvmm_vm_destroy(mvmm_vm *h)
+{
+	if (!h)
+		return;
+	vm_destroy(h->vm);
+	free(h);
+}

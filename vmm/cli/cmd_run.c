@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: MIT */
+/* `mvmm run`: flags -> struct mvmm_config -> create/start/wait. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+
+#define DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1"
+
+struct run_opts {
+	const char *kernel;
+	const char *initrd;
+	const char *cmdline;
+	uint64_t mem;
+	unsigned long cpus;
+	const char *serial;
+	enum mvmm_log_level log_level;
+};
+
+static void run_usage(FILE *f)
+{
+	fputs("usage: mvmm run [options]\n"
+	      "  --kernel FILE      ELF vmlinux or bzImage (64-bit entry); default: the\n"
+	      "                     embedded mvmm test guest\n"
+	      "  --initrd FILE      initial ramdisk\n"
+	      "  --cmdline STRING   kernel command line (default \"" DEFAULT_CMDLINE "\")\n"
+	      "  --mem SIZE         guest RAM, e.g. 256M, 1G (default 256M; multiple of 2M)\n"
+	      "  --cpus N           vCPUs, 1-64 (default 1)\n"
+	      "  --serial MODE      stdio (default), file:PATH, or none\n"
+	      "  --log-level LEVEL  error, warn (default), info or debug\n"
+	      "  -h, --help         this text\n",
+	      f);
+}
+
+/* A readable regular file, or a one-line error and exit code 66. */
+static int check_input_file(const char *what, const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0 || access(path, R_OK) < 0) {
+		cli_error("%s '%s': %s", what, path, strerror(errno));
+		return CLI_EXIT_NOINPUT;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		cli_error("%s '%s': not a regular file", what, path);
+		return CLI_EXIT_NOINPUT;
+	}
+	if (st.st_size == 0) {
+		cli_error("%s '%s': empty file", what, path);
+		return CLI_EXIT_DATAERR;
+	}
+	return 0;
+}
+
+static int parse_level(const char *s, enum mvmm_log_level *out)
+{
+	static const char *const names[] = { "error", "warn", "info", "debug" };
+
+	for (int i = 0; i < 4; i++) {
+		if (strcmp(s, names[i]) == 0) {
+			*out = (enum mvmm_log_level)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static int parse_args(int argc, char **argv, struct run_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "kernel", required_argument, NULL, 'k' },
+		{ "initrd", required_argument, NULL, 'i' },
+		{ "cmdline", required_argument, NULL, 'c' },
+		{ "mem", required_argument, NULL, 'm' },
+		{ "cpus", required_argument, NULL, 'n' },
+		{ "serial", required_argument, NULL, 's' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	char *end;
+	int c;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'k':
+			o->kernel = optarg;
+			break;
+		case 'i':
+			o->initrd = optarg;
+			break;
+		case 'c':
+			o->cmdline = optarg;
+			break;
+		case 'm':
+			if (mvmm_parse_size(optarg, &o->mem) < 0 || o->mem < 16ULL << 20 ||
+			    (o->mem & ((2ULL << 20) - 1)) || o->mem > (1ULL << 40)) {
+				cli_error("--mem '%s': need a size such as 256M or 1G, a multiple "
+					  "of 2M between 16M and 1T", optarg);
+				return CLI_EXIT_USAGE;
+			}
+			break;
+		case 'n':
+			errno = 0;
+			o->cpus = strtoul(optarg, &end, 10);
+			if (errno || *end || end == optarg || o->cpus < 1 ||
+			    o->cpus > MVMM_MAX_CPUS) {
+				cli_error("--cpus '%s': need a number from 1 to %d", optarg,
+					  MVMM_MAX_CPUS);
+				return CLI_EXIT_USAGE;
+			}
+			break;
+		case 's':
+			if (strcmp(optarg, "stdio") && strcmp(optarg, "none") &&
+			    (strncmp(optarg, "file:", 5) || !optarg[5])) {
+				cli_error("--serial '%s': need stdio, none or file:PATH", optarg);
+				return CLI_EXIT_USAGE;
+			}
+			o->serial = optarg;
+			break;
+		case 'l':
+			if (parse_level(optarg, &o->log_level)) {
+				cli_error("--log-level '%s': need error, warn, info or debug", optarg);
+				return CLI_EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			run_usage(stdout);
+			return -1;
+		case ':':
+			cli_error("option '%s' needs a value", argv[optind - 1]);
+			return CLI_EXIT_USAGE;
+		default:
+			cli_error("unknown option '%s' (try 'mvmm run --help')", argv[optind - 1]);
+			return CLI_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		cli_error("unexpected argument '%s' (try 'mvmm run --help')", argv[optind]);
+		return CLI_EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* Console input without line buffering or echo; Ctrl-C still stops the VM. */
+static bool tty_raw(struct termios *saved)
+{
+	struct termios t;
+
+	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, saved) < 0)
+		return false;
+	t = *saved;
+	t.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+	t.c_iflag &= ~(tcflag_t)(ICRNL);
+	return tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0;
+}
+
+static int exit_code(const struct mvmm_exit_info *info)
+{
+	switch (info->reason) {
+	case MVMM_STOP_RESET:
+		return info->guest_code > CLI_EXIT_GUEST_MAX ? CLI_EXIT_GUEST_MAX
+							     : (int)info->guest_code;
+	case MVMM_STOP_CRASH:
+		return CLI_EXIT_CRASH;
+	case MVMM_STOP_REQUESTED:
+		return 0;
+	default:
+		return CLI_EXIT_SOFTWARE;
+	}
+}
+
+/* Wait for the VM to stop or a signal to arrive; returns the process exit code. */
+static int supervise(mvmm_vm *vm, int sfd)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = sfd, .events = POLLIN },
+		{ .fd = mvmm_vm_event_fd(vm), .events = POLLIN },
+	};
+	struct mvmm_exit_info info = { .size = sizeof(info) };
+	int signo = 0;
+
+	while (mvmm_vm_get_state(vm) != MVMM_VM_STOPPED) {
+		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (pfd[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			if (read(sfd, &si, sizeof(si)) == sizeof(si) && !signo) {
+				signo = (int)si.ssi_signo;
+				mvmm_vm_stop(vm);
+			}
+		}
+		if (pfd[1].revents & POLLIN) {
+			uint64_t v;
+
+			if (read(pfd[1].fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+				break;
+		}
+	}
+	mvmm_vm_wait(vm, &info);
+	if (signo)
+		return CLI_EXIT_SIGNAL_BASE + signo;
+	return exit_code(&info);
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run_opts o = { .mem = 256ULL << 20, .cpus = 1, .serial = "stdio",
+			      .log_level = MVMM_LOG_WARN };
+	struct cli_log cl;
+	struct mvmm_config cfg = { .size = sizeof(cfg) };
+	struct termios saved;
+	bool raw = false;
+	mvmm_vm *vm = NULL;
+	sigset_t sigs;
+	int rc, err, sfd, out_fd = STDOUT_FILENO, in_fd = STDIN_FILENO;
+
+	rc = parse_args(argc, argv, &o);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if (o.kernel && (rc = check_input_file("kernel", o.kernel)))
+		return rc;
+	if (o.initrd && (rc = check_input_file("initrd", o.initrd)))
+		return rc;
+
+	if (strcmp(o.serial, "none") == 0) {
+		out_fd = in_fd = -1;
+	} else if (strncmp(o.serial, "file:", 5) == 0) {
+		out_fd = open(o.serial + 5, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (out_fd < 0) {
+			cli_error("--serial '%s': %s", o.serial, strerror(errno));
+			return CLI_EXIT_NOINPUT;
+		}
+		in_fd = -1;
+	} else if (fcntl(STDIN_FILENO, F_GETFD) < 0) {
+		in_fd = -1;	/* stdin closed */
+	}
+
+	cl.level = o.log_level;
+	cl.errors = 0;
+	cfg.mem_bytes = o.mem;
+	cfg.cpus = (uint32_t)o.cpus;
+	cfg.kernel_path = o.kernel;
+	if (!o.kernel) {
+		cfg.kernel_data = mvmm_guest_elf_start;
+		cfg.kernel_size = (size_t)(mvmm_guest_elf_end - mvmm_guest_elf_start);
+	}
+	cfg.initrd_path = o.initrd;
+	cfg.cmdline = o.cmdline ? o.cmdline : DEFAULT_CMDLINE;
+	cfg.serial_out_fd = out_fd;
+	cfg.serial_in_fd = in_fd;
+	cfg.log_fn = cli_log_sink;
+	cfg.log_opaque = &cl;
+	cfg.log_level = o.log_level;
+
+	/* Block the stop signals in every thread; the main thread takes them from a signalfd. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	if (sfd < 0) {
+		cli_error("signalfd: %s", strerror(errno));
+		rc = CLI_EXIT_SOFTWARE;
+		goto out_serial;
+	}
+
+	err = mvmm_vm_create(&cfg, &vm);
+	if (err) {
+		if (!cl.errors)
+			cli_error("cannot create the VM: %s", mvmm_strerror(err));
+		rc = cli_exit_code_for(err);
+		goto out_sfd;
+	}
+	if (in_fd == STDIN_FILENO)
+		raw = tty_raw(&saved);
+	err = mvmm_vm_start(vm);
+	if (err) {
+		cli_error("cannot start the VM: %s", mvmm_strerror(err));
+		rc = CLI_EXIT_SOFTWARE;
+		goto out_vm;
+	}
+	rc = supervise(vm, sfd);
+out_vm:
+	mvmm_vm_destroy(vm);
+	if (raw)
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+out_sfd:
+	close(sfd);
+out_serial:
+	if (out_fd > STDERR_FILENO)
+		close(out_fd);
+	return rc;
+}

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libmvmm: the public interface of the mvmm micro-VMM.
+ *
+ * Conventions
+ *  - Every function that can fail returns 0 (or a non-negative value) on success and a negative
+ *    error code on failure: either -errno (e.g. -ENOENT) or one of the -MVMM_E* codes below.
+ *    mvmm_strerror() turns either kind into a message.
+ *  - The library never exits the process and never prints; diagnostics go to the log sink set in
+ *    struct mvmm_config (none: silent).
+ *  - Option structs start with `size_t size`, which the caller sets to sizeof(the struct it was
+ *    compiled against).  Fields are only ever appended; the library reads the fields that fit in
+ *    `size` and treats the rest as zero, so old callers keep working (MVMM_API_VERSION tells what
+ *    the header offers).
+ *  - Handles are opaque.  Several VMs may live in one process.
+ *
+ * Thread safety
+ *  - mvmm_vm_pause/resume/stop/state/event_fd/exit_code may be called from any thread, concurrently.
+ *  - mvmm_vm_start and mvmm_vm_wait may be called from any thread but not concurrently with
+ *    mvmm_vm_destroy on the same handle.  mvmm_vm_destroy must be the last call on a handle.
+ *  - The log sink may be called from any of the VM's threads, concurrently; it must not call back
+ *    into the library for the same VM.
+ *
+ * VM lifecycle (enforced by one transition table in vmm/vm.c):
+ *
+ *      create --> CREATED --start--> RUNNING <--pause/resume--> PAUSED
+ *                    |                  |                          |
+ *                    |             guest reset/poweroff, crash, stop                |
+ *                    +---stop-----------+-------------+------------+
+ *                                       v
+ *                                    STOPPED --destroy--> (handle freed)
+ */
+#ifndef MVMM_MVMM_H
+#define MVMM_MVMM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MVMM_API_VERSION 1
+
+#if defined(__GNUC__)
+#define MVMM_PUBLIC __attribute__((visibility("default")))
+#else
+#define MVMM_PUBLIC
+#endif
+
+/* mvmm-specific error codes, returned negated; they do not collide with errno values. */
+#define MVMM_ERRORS(X)                                                                             \
+	X(MVMM_EKVM, 1000, "KVM is not usable (no /dev/kvm, no permission, or missing feature)")  \
+	X(MVMM_EKERNEL, 1001, "unsupported or malformed kernel image")                             \
+	X(MVMM_EINITRD, 1002, "initrd does not fit in guest memory")                              \
+	X(MVMM_ECONFIG, 1003, "invalid VM configuration")                                         \
+	X(MVMM_ESTATE, 1004, "operation not allowed in the VM's current state")                   \
+	X(MVMM_EGUEST, 1005, "the guest violated the device or boot protocol")                    \
+	X(MVMM_ECMDLINE, 1006, "kernel command line too long")
+
+enum mvmm_error {
+#define MVMM_ERR_ENUM_(name, value, text) name = value,
+	MVMM_ERRORS(MVMM_ERR_ENUM_)
+#undef MVMM_ERR_ENUM_
+};
+
+/* Message for a negative return code (or a positive errno); never NULL, never freed. */
+MVMM_PUBLIC const char *mvmm_strerror(int err);
+
+enum mvmm_log_level {
+	MVMM_LOG_ERROR = 0,
+	MVMM_LOG_WARN = 1,
+	MVMM_LOG_INFO = 2,
+	MVMM_LOG_DEBUG = 3,
+};
+
+/*
+ * Log sink: `subsys` names the module ("vcpu", "boot", ...); `msg` is one line without a
+ * trailing newline.  Called only for levels <= the configured level.
+ */
+typedef void (*mvmm_log_fn)(void *opaque, enum mvmm_log_level level, const char *subsys,
+			    const char *msg);
+
+/* Where the 8250 console goes. */
+struct mvmm_config {
+	size_t size;			/* sizeof(struct mvmm_config) */
+	uint64_t mem_bytes;		/* guest RAM; multiple of 2 MiB, >= 16 MiB; 0: 256 MiB */
+	uint32_t cpus;			/* vCPUs, 1..MVMM_MAX_CPUS; 0: 1 */
+	const char *kernel_path;	/* ELF vmlinux or bzImage; or ... */
+	const void *kernel_data;	/* ... the image in memory (used when kernel_path is NULL) */
+	size_t kernel_size;
+	const char *initrd_path;	/* optional; or ... */
+	const void *initrd_data;	/* ... in memory (used when initrd_path is NULL) */
+	size_t initrd_size;
+	const char *cmdline;		/* optional kernel command line */
+	int serial_out_fd;		/* console output; -1: discarded.  Not closed by mvmm. */
+	int serial_in_fd;		/* console input (e.g. 0 for stdin); -1: none.  Not closed. */
+	mvmm_log_fn log_fn;		/* optional sink */
+	void *log_opaque;
+	enum mvmm_log_level log_level;	/* most verbose level passed to log_fn */
+};
+
+#define MVMM_MAX_CPUS 64
+
+typedef struct mvmm_vm mvmm_vm;
+
+enum mvmm_vm_state {
+	MVMM_VM_CREATED = 0,
+	MVMM_VM_RUNNING = 1,
+	MVMM_VM_PAUSED = 2,
+	MVMM_VM_STOPPED = 3,
+};
+
+/* Why a VM stopped (valid in MVMM_VM_STOPPED). */
+enum mvmm_stop_reason {
+	MVMM_STOP_NONE = 0,		/* still running */
+	MVMM_STOP_RESET = 1,		/* the guest reset or powered off (i8042, reboot) */
+	MVMM_STOP_CRASH = 2,		/* triple fault, KVM internal error, failed emulation */
+	MVMM_STOP_REQUESTED = 3,	/* mvmm_vm_stop() */
+	MVMM_STOP_ERROR = 4,		/* a host-side error the VMM could not recover from */
+};
+
+struct mvmm_exit_info {
+	size_t size;			/* sizeof(struct mvmm_exit_info) */
+	enum mvmm_stop_reason reason;
+	uint32_t guest_code;		/* code from the test-exit port (reason RESET), else 0 */
+	int error;			/* negative error for MVMM_STOP_ERROR */
+};
+
+/* Create a VM (memory, vCPUs, devices, kernel loaded) in state CREATED. */
+MVMM_PUBLIC int mvmm_vm_create(const struct mvmm_config *cfg, mvmm_vm **out);
+/* Start the vCPU and event-loop threads. */
+MVMM_PUBLIC int mvmm_vm_start(mvmm_vm *vm);
+/* Stop every vCPU at an instruction boundary; returns once all are parked. */
+MVMM_PUBLIC int mvmm_vm_pause(mvmm_vm *vm);
+MVMM_PUBLIC int mvmm_vm_resume(mvmm_vm *vm);
+/* Ask the VM to stop; returns at once (use mvmm_vm_wait to join). */
+MVMM_PUBLIC int mvmm_vm_stop(mvmm_vm *vm);
+/* Block until the VM is STOPPED, then fill *info (may be NULL). */
+MVMM_PUBLIC int mvmm_vm_wait(mvmm_vm *vm, struct mvmm_exit_info *info);
+MVMM_PUBLIC enum mvmm_vm_state mvmm_vm_get_state(mvmm_vm *vm);
+/*
+ * An fd that becomes readable (POLLIN) whenever the state changes; read 8 bytes to rearm.
+ * Owned by the VM.
+ */
+MVMM_PUBLIC int mvmm_vm_event_fd(mvmm_vm *vm);
+/* Stop if needed, join every thread and release everything.  NULL-safe. */
+MVMM_PUBLIC void mvmm_vm_destroy(mvmm_vm *vm);
+
+/* Parse "256M", "1G", "4096K", "1048576" (bytes) into *out; -EINVAL / -ERANGE. */
+MVMM_PUBLIC int mvmm_parse_size(const char *s, uint64_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MVMM_MVMM_H */

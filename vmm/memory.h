@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Guest RAM: one memfd mapped once into the VMM, split into guest-physical regions (below the
+ * 32-bit MMIO hole and above 4 GiB), each registered as a KVM memslot.  guest_mem_ptr() is the
+ * one checked guest-physical -> host translation: it refuses any range not wholly inside RAM.
+ */
+#ifndef MVMM_VMM_MEMORY_H
+#define MVMM_VMM_MEMORY_H
+
+#include <stdint.h>
+#include <stdbool.h>
+
+#define GUEST_MEM_MAX_REGIONS 2
+
+struct mem_region {
+	uint64_t gpa;			/* guest-physical start */
+	uint64_t size;			/* bytes */
+	uint64_t offset;		/* offset in the memfd and in the host mapping */
+};
+
+struct guest_mem {
+	int memfd;			/* owned; -1 when none */
+	uint8_t *host;			/* owned mapping of the whole memfd, MAP_SHARED */
+	uint64_t size;			/* total RAM bytes */
+	unsigned int nr_regions;
+	struct mem_region regions[GUEST_MEM_MAX_REGIONS];
+};
+
+/* Create RAM of `size` bytes laid out by the arch (see arch/x86/layout.h). */
+int guest_mem_create(struct guest_mem *mem, uint64_t size);
+/* NULL-safe; unmaps and closes. */
+void guest_mem_destroy(struct guest_mem *mem);
+/* Register every region as a KVM memslot on vm_fd. */
+int guest_mem_register(const struct guest_mem *mem, int vm_fd);
+/* Host pointer for [gpa, gpa+len) if wholly inside one RAM region, else NULL. len may be 0. */
+void *guest_mem_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
+/* Copy helpers built on guest_mem_ptr; -EFAULT when the range is not RAM. */
+int guest_mem_write(const struct guest_mem *mem, uint64_t gpa, const void *src, uint64_t len);
+int guest_mem_read(const struct guest_mem *mem, uint64_t gpa, void *dst, uint64_t len);
+/* Highest guest-physical end of RAM below 4 GiB. */
+uint64_t guest_mem_low_end(const struct guest_mem *mem);
+
+#endif /* MVMM_VMM_MEMORY_H */

@@ -1,0 +1,463 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <linux/kvm.h>
+
+#include "vm.h"
+#include "util.h"
+#include "vcpu.h"
+#include "arch/x86/boot.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/layout.h"
+#include "devices/i8042.h"
+#include "devices/serial.h"
+
+#define KVM_API_EXPECTED 12
+#define VM_MIN_MEM (16 * MiB)
+#define VM_MAX_MEM (1024 * GiB)
+#define VM_DEFAULT_MEM (256 * MiB)
+#define IMAGE_MAX_SIZE (4 * GiB)
+
+/* Legal lifecycle transitions (see the diagram in vm.h). */
+static const bool vm_transitions[4][4] = {
+	[MVMM_VM_CREATED] = { [MVMM_VM_RUNNING] = true, [MVMM_VM_STOPPED] = true },
+	[MVMM_VM_RUNNING] = { [MVMM_VM_PAUSED] = true, [MVMM_VM_STOPPED] = true },
+	[MVMM_VM_PAUSED] = { [MVMM_VM_RUNNING] = true, [MVMM_VM_STOPPED] = true },
+	[MVMM_VM_STOPPED] = { 0 },
+};
+
+/* Caller holds vm->lock. */
+static int vm_set_state(struct vm *vm, enum mvmm_vm_state to)
+{
+	if (!vm_transitions[vm->state][to])
+		return -MVMM_ESTATE;
+	vm->state = to;
+	pthread_cond_broadcast(&vm->cond);
+	vm_notify(vm);
+	return 0;
+}
+
+void vm_notify(struct vm *vm)
+{
+	uint64_t one = 1;
+
+	if (write(vm->event_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		return;
+}
+
+static void vm_kick_all(struct vm *vm)
+{
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(vm->vcpus[i]);
+}
+
+void vm_request_stop(struct vm *vm, enum mvmm_stop_reason reason, uint32_t code, int error)
+{
+	bool first;
+
+	pthread_mutex_lock(&vm->lock);
+	first = !vm->stop_req;
+	if (first) {
+		__atomic_store_n(&vm->stop_req, true, __ATOMIC_RELEASE);
+		vm->exit.reason = reason;
+		vm->exit.guest_code = code;
+		vm->exit.error = error;
+		/* Never started: nothing to reap, stopped at once. */
+		if (vm->state == MVMM_VM_CREATED)
+			vm_set_state(vm, MVMM_VM_STOPPED);
+	}
+	pthread_cond_broadcast(&vm->cond);	/* parked vCPUs and pause waiters re-check */
+	pthread_mutex_unlock(&vm->lock);
+	if (!first || !vm->threads_started)
+		return;
+	vm_kick_all(vm);
+	loop_wake(&vm->loop);
+}
+
+/*
+ * Loop-thread wake-up: once every vCPU thread has left its loop after a stop request, join
+ * them here so STOPPED really means no vCPU runs, then end the loop.
+ */
+static void vm_on_wake(void *opaque, uint32_t events)
+{
+	struct vm *vm = opaque;
+	bool all_exited;
+
+	(void)events;
+	pthread_mutex_lock(&vm->lock);
+	all_exited = vm->stop_req && vm->nr_exited == vm->nr_vcpus;
+	pthread_mutex_unlock(&vm->lock);
+	if (!all_exited)
+		return;
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_join(vm->vcpus[i]);
+	pthread_mutex_lock(&vm->lock);
+	vm_set_state(vm, MVMM_VM_STOPPED);
+	pthread_mutex_unlock(&vm->lock);
+	loop_quit(&vm->loop);
+}
+
+struct image {
+	const uint8_t *data;
+	size_t len;
+	void *map;		/* owned mapping when loaded from a path */
+	size_t map_len;
+};
+
+static int image_open(struct vm *vm, const char *what, const char *path, const void *data,
+		      size_t len, struct image *img)
+{
+	struct stat st;
+	int fd, err = 0;
+
+	memset(img, 0, sizeof(*img));
+	if (!path) {
+		img->data = data;
+		img->len = len;
+		return 0;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		pr_err(&vm->log, "boot", "cannot open %s %s: %s", what, path, mvmm_strerror(err));
+		return err;
+	}
+	if (fstat(fd, &st) < 0) {
+		err = -errno;
+	} else if (!S_ISREG(st.st_mode) || st.st_size == 0 || (uint64_t)st.st_size > IMAGE_MAX_SIZE) {
+		err = -EINVAL;
+		pr_err(&vm->log, "boot", "%s %s: not a regular file of 1 B..4 GiB", what, path);
+	} else {
+		img->map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (img->map == MAP_FAILED) {
+			err = -errno;
+			img->map = NULL;
+		} else {
+			img->map_len = (size_t)st.st_size;
+			img->data = img->map;
+			img->len = img->map_len;
+		}
+	}
+	close(fd);
+	return err;
+}
+
+static void image_close(struct image *img)
+{
+	if (img->map)
+		munmap(img->map, img->map_len);
+	memset(img, 0, sizeof(*img));
+}
+
+static int vm_load_boot(struct vm *vm, const struct mvmm_config *cfg)
+{
+	struct x86_kernel k;
+	struct x86_boot_args args = { .cmdline = cfg->cmdline };
+	struct image kimg, iimg;
+	int err;
+
+	if (!cfg->kernel_path && (!cfg->kernel_data || !cfg->kernel_size)) {
+		pr_err(&vm->log, "boot", "no kernel given");
+		return -MVMM_ECONFIG;
+	}
+	err = image_open(vm, "kernel", cfg->kernel_path, cfg->kernel_data, cfg->kernel_size, &kimg);
+	if (err)
+		return err;
+	err = x86_load_kernel(&vm->mem, kimg.data, kimg.len, &k);
+	image_close(&kimg);
+	if (err) {
+		pr_err(&vm->log, "boot", "kernel: %s (need an ELF64 x86-64 vmlinux or a bzImage "
+		       "with the 64-bit entry, fitting in guest RAM)", mvmm_strerror(err));
+		return err;
+	}
+	pr_debug(&vm->log, "boot", "kernel %s entry 0x%llx at 0x%llx-0x%llx",
+		 k.is_bzimage ? "bzImage" : "ELF", (unsigned long long)k.entry,
+		 (unsigned long long)k.load_start, (unsigned long long)k.load_end);
+
+	if (cfg->initrd_path || (cfg->initrd_data && cfg->initrd_size)) {
+		err = image_open(vm, "initrd", cfg->initrd_path, cfg->initrd_data, cfg->initrd_size,
+				 &iimg);
+		if (err)
+			return err;
+		err = x86_load_initrd(&vm->mem, &k, iimg.data, iimg.len, &args.initrd_gpa);
+		args.initrd_size = iimg.len;
+		image_close(&iimg);
+		if (err) {
+			pr_err(&vm->log, "boot", "initrd: %s", mvmm_strerror(err));
+			return err;
+		}
+	}
+	err = x86_setup_page_tables(&vm->mem);
+	if (!err)
+		err = x86_setup_boot_params(&vm->mem, &k, &args);
+	if (!err)
+		err = x86_setup_mptable(&vm->mem, vm->nr_vcpus);
+	if (err) {
+		pr_err(&vm->log, "boot", "boot structures: %s", mvmm_strerror(err));
+		return err;
+	}
+	if (vm->log.level >= MVMM_LOG_DEBUG) {
+		struct boot_e820_entry e820[8];
+		int n = x86_build_e820(&vm->mem, e820, ARRAY_SIZE(e820));
+
+		for (int i = 0; i < n; i++)
+			log_msg(&vm->log, MVMM_LOG_DEBUG, "boot", "e820: %d 0x%016llx 0x%016llx %u",
+				i, (unsigned long long)e820[i].addr,
+				(unsigned long long)e820[i].size, e820[i].type);
+	}
+	return x86_vcpu_setup_boot(vm->vcpus[0], k.entry, X86_ZERO_PAGE_ADDR);
+}
+
+static int vm_open_kvm(struct vm *vm)
+{
+	int err;
+
+	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (vm->kvm_fd < 0) {
+		err = -errno;
+		pr_err(&vm->log, "kvm", "cannot open /dev/kvm: %s", mvmm_strerror(err));
+		return -MVMM_EKVM;
+	}
+	if (ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_EXPECTED) {
+		pr_err(&vm->log, "kvm", "unexpected KVM API version");
+		return -MVMM_EKVM;
+	}
+	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IMMEDIATE_EXIT) <= 0 ||
+	    ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQCHIP) <= 0 ||
+	    ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY) <= 0) {
+		pr_err(&vm->log, "kvm", "KVM lacks immediate_exit, irqchip or user memory");
+		return -MVMM_EKVM;
+	}
+	vm->run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (vm->run_size < (int)sizeof(struct kvm_run))
+		return -MVMM_EKVM;
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0) {
+		err = -errno;
+		pr_err(&vm->log, "kvm", "KVM_CREATE_VM: %s", mvmm_strerror(err));
+		return err;
+	}
+	return 0;
+}
+
+static int vm_check_config(struct vm *vm, const struct mvmm_config *cfg)
+{
+	if (cfg->mem_bytes < VM_MIN_MEM || cfg->mem_bytes > VM_MAX_MEM ||
+	    !IS_ALIGNED(cfg->mem_bytes, 2 * MiB)) {
+		pr_err(&vm->log, "vm", "memory size must be a multiple of 2 MiB in 16 MiB..1 TiB");
+		return -MVMM_ECONFIG;
+	}
+	if (cfg->cpus < 1 || cfg->cpus > MVMM_MAX_CPUS) {
+		pr_err(&vm->log, "vm", "vCPU count must be 1..%d", MVMM_MAX_CPUS);
+		return -MVMM_ECONFIG;
+	}
+	return 0;
+}
+
+/* Construction order matters: KVM wants the irqchip before vCPUs, memory before the loader. */
+int vm_create(struct vm **out, const struct mvmm_config *cfg)
+{
+	struct vm *vm = calloc(1, sizeof(*vm));
+	int err;
+
+	if (!vm)
+		return -ENOMEM;
+	vm->kvm_fd = vm->vm_fd = -1;
+	vm->mem.memfd = -1;
+	pthread_mutex_init(&vm->lock, NULL);
+	pthread_cond_init(&vm->cond, NULL);
+	log_init(&vm->log, cfg->log_fn, cfg->log_opaque, cfg->log_level);
+	bus_init(&vm->pio);
+	bus_init(&vm->mmio);
+	vm->state = MVMM_VM_CREATED;
+	err = loop_init(&vm->loop, vm_on_wake, vm);
+	vm->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (!err && vm->event_fd < 0)
+		err = -errno;
+	if (err)
+		goto err;
+	err = vm_check_config(vm, cfg);
+	if (err)
+		goto err;
+	err = vcpu_signal_setup();
+	if (err)
+		goto err;
+	err = vm_open_kvm(vm);
+	if (err)
+		goto err;
+	err = guest_mem_create(&vm->mem, cfg->mem_bytes);
+	if (!err)
+		err = guest_mem_register(&vm->mem, vm->vm_fd);
+	if (err) {
+		pr_err(&vm->log, "vm", "guest memory: %s", mvmm_strerror(err));
+		goto err;
+	}
+	vm->nr_vcpus = cfg->cpus;
+	err = x86_vm_init(vm);
+	if (err) {
+		pr_err(&vm->log, "vm", "irqchip/cpuid setup: %s", mvmm_strerror(err));
+		goto err;
+	}
+	err = serial_create(vm, cfg->serial_out_fd, cfg->serial_in_fd, &vm->serial);
+	if (!err)
+		err = i8042_create(vm, &vm->i8042);
+	if (err)
+		goto err;
+	vm->vcpus = calloc(vm->nr_vcpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus) {
+		err = -ENOMEM;
+		goto err;
+	}
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		err = vcpu_create(vm, i, &vm->vcpus[i]);
+		if (err) {
+			pr_err(&vm->log, "vm", "vcpu%u: %s", i, mvmm_strerror(err));
+			goto err;
+		}
+	}
+	err = vm_load_boot(vm, cfg);
+	if (err)
+		goto err;
+	err = serial_attach_input(vm->serial);
+	if (err)
+		goto err;
+	*out = vm;
+	return 0;
+
+err:
+	vm_destroy(vm);
+	return err;
+}
+
+int vm_start(struct vm *vm)
+{
+	int err;
+
+	pthread_mutex_lock(&vm->lock);
+	if (vm->state != MVMM_VM_CREATED || vm->threads_started) {
+		pthread_mutex_unlock(&vm->lock);
+		return -MVMM_ESTATE;
+	}
+	err = loop_start(&vm->loop);
+	if (err)
+		goto out;
+	vm->threads_started = true;
+	vm->start_ns = mono_ns();
+	vm_set_state(vm, MVMM_VM_RUNNING);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		err = vcpu_start(vm->vcpus[i]);
+		if (err) {
+			/* Threads already running are reaped through the normal stop path. */
+			vm->nr_exited += vm->nr_vcpus - i;
+			pthread_mutex_unlock(&vm->lock);
+			vm_request_stop(vm, MVMM_STOP_ERROR, 0, err);
+			return err;
+		}
+	}
+out:
+	pthread_mutex_unlock(&vm->lock);
+	return err;
+}
+
+int vm_pause(struct vm *vm)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&vm->lock);
+	if (vm->state == MVMM_VM_PAUSED)
+		goto out;
+	if (vm->state != MVMM_VM_RUNNING || vm->stop_req) {
+		err = -MVMM_ESTATE;
+		goto out;
+	}
+	__atomic_store_n(&vm->pause_req, true, __ATOMIC_RELEASE);
+	vm_kick_all(vm);
+	/* Every vCPU either parks or (when the VM stops meanwhile) exits. */
+	while (vm->nr_parked + vm->nr_exited < vm->nr_vcpus && !vm->stop_req)
+		pthread_cond_wait(&vm->cond, &vm->lock);
+	if (vm->stop_req) {
+		err = -MVMM_ESTATE;
+		goto out;
+	}
+	err = vm_set_state(vm, MVMM_VM_PAUSED);
+out:
+	pthread_mutex_unlock(&vm->lock);
+	return err;
+}
+
+int vm_resume(struct vm *vm)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&vm->lock);
+	if (vm->state == MVMM_VM_RUNNING && !vm->pause_req)
+		goto out;
+	if (vm->state != MVMM_VM_PAUSED || vm->stop_req) {
+		err = -MVMM_ESTATE;
+		goto out;
+	}
+	__atomic_store_n(&vm->pause_req, false, __ATOMIC_RELEASE);
+	pthread_cond_broadcast(&vm->cond);
+	err = vm_set_state(vm, MVMM_VM_RUNNING);
+out:
+	pthread_mutex_unlock(&vm->lock);
+	return err;
+}
+
+int vm_wait(struct vm *vm, struct mvmm_exit_info *info)
+{
+	bool join;
+
+	pthread_mutex_lock(&vm->lock);
+	if (vm->state == MVMM_VM_CREATED && !vm->stop_req) {
+		pthread_mutex_unlock(&vm->lock);
+		return -MVMM_ESTATE;
+	}
+	while (vm->state != MVMM_VM_STOPPED)
+		pthread_cond_wait(&vm->cond, &vm->lock);
+	join = !vm->loop_joined;
+	vm->loop_joined = true;
+	if (info)
+		*info = vm->exit;
+	pthread_mutex_unlock(&vm->lock);
+	if (join)
+		loop_join(&vm->loop);
+	return 0;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	if (!vm)
+		return;
+	if (vm->threads_started) {
+		vm_request_stop(vm, MVMM_STOP_REQUESTED, 0, 0);
+		vm_wait(vm, NULL);
+	}
+	for (unsigned int i = 0; vm->vcpus && i < vm->nr_vcpus; i++)
+		vcpu_destroy(vm->vcpus[i]);
+	free(vm->vcpus);
+	i8042_destroy(vm->i8042);
+	serial_destroy(vm->serial);
+	loop_fini(&vm->loop);
+	x86_vm_fini(vm);
+	guest_mem_destroy(&vm->mem);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	if (vm->event_fd >= 0)
+		close(vm->event_fd);
+	bus_fini(&vm->pio);
+	bus_fini(&vm->mmio);
+	log_fini(&vm->log);
+	pthread_cond_destroy(&vm->cond);
+	pthread_mutex_destroy(&vm->lock);
+	free(vm);
+}

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * struct vm: everything one virtual machine owns.  There are no globals: several VMs can live
+ * in one process, and each forked child builds its own.
+ *
+ * Lifecycle (one table, vm_state_transition_ok() in vm.c):
+ *
+ *   CREATED --start--> RUNNING --pause--> PAUSED
+ *      |                  ^  |              |
+ *      |                  +--|---resume-----+
+ *      |                     |              |
+ *      +----stop----> STOPPED <--stop/reset/crash (from RUNNING or PAUSED)
+ *
+ * Threads: one per vCPU (vcpu.c), one event loop (loop.c).  The loop thread also reaps the
+ * vCPU threads when the VM stops, so STOPPED means "no vCPU thread left".
+ */
+#ifndef MVMM_VMM_VM_H
+#define MVMM_VMM_VM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mvmm/mvmm.h"
+#include "bus.h"
+#include "log.h"
+#include "loop.h"
+#include "memory.h"
+
+struct vcpu;
+struct serial;
+struct i8042;
+
+struct vm {
+	int kvm_fd;			/* owned: /dev/kvm */
+	int vm_fd;			/* owned */
+	int run_size;			/* KVM_GET_VCPU_MMAP_SIZE */
+	struct guest_mem mem;
+	struct bus pio;
+	struct bus mmio;
+	struct mvmm_log log;
+	struct loop loop;
+	struct vcpu **vcpus;		/* owned array of nr_vcpus */
+	unsigned int nr_vcpus;
+	struct serial *serial;		/* owned */
+	struct i8042 *i8042;		/* owned: reset line */
+	uint32_t guest_code;		/* last value the guest wrote to the test-exit port */
+	void *cpuid;			/* owned struct kvm_cpuid2 (arch) */
+
+	pthread_mutex_t lock;		/* protects everything below */
+	pthread_cond_t cond;		/* parked/state changes */
+	enum mvmm_vm_state state;
+	bool pause_req;			/* vCPUs must park */
+	bool stop_req;			/* vCPUs must exit */
+	unsigned int nr_parked;		/* vCPU threads waiting in vcpu_park() */
+	unsigned int nr_exited;		/* vCPU threads that left their loop */
+	bool threads_started;
+	bool loop_joined;
+	struct mvmm_exit_info exit;	/* why it stopped (first reason wins) */
+	int event_fd;			/* owned eventfd: readable on each state change */
+	uint64_t start_ns;		/* CLOCK_MONOTONIC at start */
+};
+
+/* Ask every vCPU to stop with `reason` (first caller's reason is kept).  Any thread. */
+void vm_request_stop(struct vm *vm, enum mvmm_stop_reason reason, uint32_t code, int error);
+/* Signal a state change on the event fd. */
+void vm_notify(struct vm *vm);
+
+int vm_create(struct vm **out, const struct mvmm_config *cfg);
+int vm_start(struct vm *vm);
+int vm_pause(struct vm *vm);
+int vm_resume(struct vm *vm);
+int vm_wait(struct vm *vm, struct mvmm_exit_info *info);
+void vm_destroy(struct vm *vm);
+
+#endif /* MVMM_VMM_VM_H */
