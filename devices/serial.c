@@ -265,7 +265,7 @@ int serial_attach_input(struct serial *s)
 	err = loop_add(&s->vm->loop, s->in_fd, EPOLLIN, serial_input_ready, s);
 	if (err == -EPERM) {
 		/* Regular files cannot be polled: console input is simply not available. */
-		pr_warn(&s->vm->log, "serial", "console input fd cannot be polled; input disabled");
+		pr_debug(&s->vm->log, "serial", "console input fd cannot be polled; input disabled");
 		return 0;
 	}
 	if (!err)

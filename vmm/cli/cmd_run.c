@@ -267,11 +267,21 @@ int cmd_run(int argc, char **argv)
 	cfg.log_opaque = &cl;
 	cfg.log_level = o.log_level;
 
-	/* Block the stop signals in every thread; the main thread takes them from a signalfd. */
+	/*
+	 * Block the stop signals in every thread; the main thread takes them from a signalfd.
+	 * A shell starts background jobs with SIGINT ignored, which would discard it before the
+	 * signalfd sees it: stopping a VM with SIGINT must work, so restore the default first.
+	 * SIGHUP stays ignored when it is (nohup).
+	 */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGHUP);
+	if (signal(SIGHUP, SIG_IGN) != SIG_IGN) {
+		signal(SIGHUP, SIG_DFL);
+		sigaddset(&sigs, SIGHUP);
+	}
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
 	if (sfd < 0) {

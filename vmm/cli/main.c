@@ -97,7 +97,7 @@ static const struct command commands[] = {
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		usage(stderr);
+		cli_error("no command given (try 'mvmm help')");
 		return CLI_EXIT_USAGE;
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {

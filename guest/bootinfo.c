@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: MIT
+/*
+ * What the VMM hands over in the Linux zero page (boot_params): command line, e820 map, initrd.
+ * Everything is copied out first, so later tests may reuse low memory.
+ */
+#include "guest.h"
+
+/* The parts of Linux's boot_params the guest reads, at the boot protocol's offsets. */
+struct zero_page {
+	u8 pad0[0x0c0];
+	u32 ext_ramdisk_image;		/* 0x0c0: high 32 bits */
+	u32 ext_ramdisk_size;		/* 0x0c4 */
+	u32 ext_cmd_line_ptr;		/* 0x0c8 */
+	u8 pad1[0x1e8 - 0x0cc];
+	u8 e820_entries;		/* 0x1e8 */
+	u8 pad2[0x218 - 0x1e9];
+	u32 ramdisk_image;		/* 0x218: setup header field */
+	u32 ramdisk_size;		/* 0x21c */
+	u8 pad3[0x228 - 0x220];
+	u32 cmd_line_ptr;		/* 0x228 */
+	u8 pad4[0x238 - 0x22c];
+	u32 cmdline_size;		/* 0x238: longest command line the loader allows */
+	u8 pad5[0x2d0 - 0x23c];
+	struct e820_entry e820[MAX_E820];	/* 0x2d0 */
+} __attribute__((packed));
+
+_Static_assert(offsetof(struct zero_page, ext_cmd_line_ptr) == 0x0c8, "zero page layout");
+_Static_assert(offsetof(struct zero_page, e820_entries) == 0x1e8, "zero page layout");
+_Static_assert(offsetof(struct zero_page, ramdisk_image) == 0x218, "zero page layout");
+_Static_assert(offsetof(struct zero_page, cmd_line_ptr) == 0x228, "zero page layout");
+_Static_assert(offsetof(struct zero_page, cmdline_size) == 0x238, "zero page layout");
+_Static_assert(offsetof(struct zero_page, e820) == 0x2d0, "zero page layout");
+_Static_assert(sizeof(struct zero_page) == 0x2d0 + 20 * MAX_E820, "zero page layout");
+
+/* Keep [start, end) (rounded out to pages) away from the memory test. */
+void reserve_range(u64 start, u64 end)
+{
+	struct bootinfo *b = &g.boot;
+
+	if (end <= start)
+		return;
+	if (b->reserved_count == ARRAY_SIZE(b->reserved))
+		panic("too many reserved ranges");
+	b->reserved[b->reserved_count].start = ALIGN_DOWN(start, PAGE_SIZE);
+	b->reserved[b->reserved_count].end = ALIGN_UP(end, PAGE_SIZE);
+	b->reserved_count++;
+}
+
+/* The usable e820 entry holding all of [start, end), or NULL. */
+const struct e820_entry *e820_find_ram(u64 start, u64 end)
+{
+	u32 i;
+
+	for (i = 0; i < g.boot.e820_count; i++) {
+		const struct e820_entry *e = &g.boot.e820[i];
+
+		if (e->type == E820_RAM && e->addr <= start && end <= e->addr + e->size)
+			return e;
+	}
+	return NULL;
+}
+
+void bootinfo_init(const u8 *zero_page)
+{
+	const struct zero_page *zp = (const void *)zero_page;
+	struct bootinfo *b = &g.boot;
+	u64 cmd, len, max, initrd, initrd_size;
+	u32 i;
+
+	cmd = zp->cmd_line_ptr | (u64)zp->ext_cmd_line_ptr << 32;
+	max = zp->cmdline_size ? zp->cmdline_size : 255;
+	max = MIN(max, sizeof(b->cmdline) - 1);
+	len = 0;
+	if (cmd) {
+		for (; len < max && ((const char *)cmd)[len]; len++)
+			b->cmdline[len] = ((const char *)cmd)[len];
+	}
+	b->cmdline[len] = '\0';
+
+	b->e820_raw_count = zp->e820_entries;
+	b->e820_count = MIN(zp->e820_entries, MAX_E820);
+	for (i = 0; i < b->e820_count; i++)
+		b->e820[i] = zp->e820[i];
+	for (i = 0; i < b->e820_count; i++) {
+		const struct e820_entry *e = &b->e820[i];
+
+		if (e->type == E820_RAM && e->addr + e->size > b->ram_top)
+			b->ram_top = e->addr + e->size;
+	}
+
+	initrd = zp->ramdisk_image | (u64)zp->ext_ramdisk_image << 32;
+	initrd_size = zp->ramdisk_size | (u64)zp->ext_ramdisk_size << 32;
+
+	/*
+	 * Ending the pool on a 2 MiB boundary leaves the 2 MiB page after the image wholly
+	 * kernel-only, so paging.c need not split it into 4 KiB pages (CPL0 work is slow).
+	 */
+	b->pool_start = ALIGN_UP((u64)_image_end, PAGE_SIZE);
+	b->pool_end = ALIGN_UP(b->pool_start + GUEST_POOL_SIZE, LARGE_PAGE_SIZE);
+	if (!e820_find_ram((u64)_image_start, b->pool_end))
+		panic("no usable RAM for the image and its pool at 0x%lx..0x%lx",
+		      (u64)_image_start, b->pool_end);
+	g.pool_next = b->pool_start;
+
+	/* What the VMM or this guest placed in RAM; the memory test leaves it alone. */
+	reserve_range(0, PAGE_SIZE);			/* real-mode IVT, BDA, boot GDT */
+	reserve_range((u64)zero_page, (u64)zero_page + PAGE_SIZE);
+	reserve_range(TRAMP_ADDR, TRAMP_ADDR + PAGE_SIZE);
+	reserve_range(X86_PML4_ADDR, X86_PD_ADDR + 4 * PAGE_SIZE);
+	if (cmd)
+		reserve_range(cmd, cmd + len + 1);
+	if (initrd_size)
+		reserve_range(initrd, initrd + initrd_size);
+	reserve_range((u64)_image_start, b->pool_end);
+}
+
+static int token_is(const char *tok, size_t len, const char *key, const char **val,
+		    size_t *vlen)
+{
+	size_t k = strlen(key);
+
+	if (len <= k || strncmp(tok, key, k) || tok[k] != '=')
+		return 0;
+	*val = tok + k + 1;
+	*vlen = len - k - 1;
+	return 1;
+}
+
+static void option_u64(const char *name, const char *val, size_t vlen, u64 *out)
+{
+	if (parse_u64(val, vlen, out))
+		check_fail("cmdline", "bad number for %s", name);
+}
+
+/*
+ * Words are separated by spaces; the last `key=value` for a key wins and words the guest does
+ * not know are ignored, as Linux does.
+ */
+void options_parse(void)
+{
+	struct options *o = &g.opt;
+	const char *p = g.boot.cmdline;
+
+	o->tests = "boot,memory";
+	o->tests_len = strlen(o->tests);
+	o->count_ms = 2000;
+	o->exit_code = -1;
+	o->smp_timeout_ms = 1000;
+
+	while (*p) {
+		const char *tok, *val;
+		size_t len, vlen;
+		u64 v;
+
+		while (*p == ' ' || *p == '\t' || *p == '\n')
+			p++;
+		tok = p;
+		while (*p && *p != ' ' && *p != '\t' && *p != '\n')
+			p++;
+		len = p - tok;
+		if (!len)
+			continue;
+
+		if (token_is(tok, len, "test", &val, &vlen)) {
+			o->tests = val;
+			o->tests_len = vlen;
+		} else if (token_is(tok, len, "expect_cpus", &val, &vlen)) {
+			option_u64("expect_cpus", val, vlen, &v);
+			o->expect_cpus = (u32)v;
+		} else if (token_is(tok, len, "memtest_mib", &val, &vlen)) {
+			option_u64("memtest_mib", val, vlen, &o->memtest_mib);
+		} else if (token_is(tok, len, "count_ms", &val, &vlen)) {
+			option_u64("count_ms", val, vlen, &o->count_ms);
+		} else if (token_is(tok, len, "smp_timeout_ms", &val, &vlen)) {
+			option_u64("smp_timeout_ms", val, vlen, &o->smp_timeout_ms);
+		} else if (token_is(tok, len, "exit", &val, &vlen)) {
+			v = 0;
+			option_u64("exit", val, vlen, &v);
+			o->exit_code = (int)(v & 0xff);
+		}
+	}
+}
+
+/* test=boot, part 1: print and check the e820 map. */
+void test_boot_e820(void)
+{
+	const struct bootinfo *b = &g.boot;
+	u64 usable = 0, prev_end = 0;
+	const char *err = NULL;
+	u32 i;
+
+	for (i = 0; i < b->e820_count; i++) {
+		const struct e820_entry *e = &b->e820[i];
+
+		printf("e820: %u 0x%016lx 0x%016lx %u\n", i, e->addr, e->size, e->type);
+		if (e->type == E820_RAM)
+			usable += e->size;
+		if (err)
+			continue;
+		if (!e->size)
+			err = "entry with size 0";
+		else if (e->addr + e->size < e->addr)
+			err = "entry wraps around";
+		else if (i && e->addr < prev_end)
+			err = "entries unsorted or overlapping";
+		prev_end = e->addr + e->size;
+	}
+	printf("e820: total-usable-mib %lu\n", usable >> 20);
+
+	if (!b->e820_count)
+		err = "no entries";
+	else if (b->e820_raw_count > MAX_E820)
+		err = "more entries than the zero page holds";
+	else if (!err && !e820_find_ram(0, PAGE_SIZE))
+		err = "no usable RAM at 0";
+	else if (!err && !e820_find_ram(X86_HIMEM_START, X86_HIMEM_START + PAGE_SIZE))
+		err = "no usable RAM at 1 MiB";
+	else if (!err && !e820_find_ram((u64)_image_start, (u64)_image_end))
+		err = "guest image not inside usable RAM";
+	if (err)
+		check_fail("e820", "%s", err);
+	else
+		check_ok("e820");
+}

@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Code that runs at CPL3.  On PVM this is the only guest code that runs at native speed, so
+ * every loop over memory or time lives here.  Nothing in this file may call outside it: the
+ * kernel's pages are not user-accessible.
+ */
+#include "user.h"
+
+volatile uint64_t user_ap_counter;
+
+static inline uint64_t hypercall(uint64_t nr, uint64_t a0, uint64_t a1)
+{
+	uint64_t ret;
+
+	asm volatile("ud2" : "=a"(ret) : "a"(nr), "D"(a0), "S"(a1) : "memory");
+	return ret;
+}
+
+static inline uint64_t user_rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+/*
+ * user_run() (entry.S) leaves the address of this stub as the return address on the user
+ * stack, so returning from a user entry point turns into HC_EXIT.
+ */
+asm(".pushsection .text\n"
+    ".globl user_exit_stub\n"
+    "user_exit_stub:\n"
+    "	mov %rax, %rdi\n"
+    "	xor %eax, %eax\n"		/* HC_EXIT */
+    "	ud2\n"
+    "	jmp user_exit_stub\n"
+    ".popsection\n");
+
+/* Write the pattern over every range, then read it all back. */
+uint64_t user_memtest(void *args)
+{
+	struct memtest_args *a = args;
+	uint64_t i, seed = a->seed, t0 = user_rdtsc(), t1;
+
+	for (i = 0; i < a->nranges; i++) {
+		uint64_t p, end = a->ranges[2 * i + 1];
+
+		for (p = a->ranges[2 * i]; p < end; p += 8)
+			*(volatile uint64_t *)p = memtest_pattern(p, seed);
+	}
+	t1 = user_rdtsc();
+	a->fill_tsc = t1 - t0;
+	for (i = 0; i < a->nranges; i++) {
+		uint64_t p, end = a->ranges[2 * i + 1];
+
+		for (p = a->ranges[2 * i]; p < end; p += 8) {
+			uint64_t v = *(volatile uint64_t *)p;
+
+			if (v != memtest_pattern(p, seed)) {
+				a->bad_addr = p;
+				a->expected = memtest_pattern(p, seed);
+				a->got = v;
+				return 1;
+			}
+		}
+	}
+	a->verify_tsc = user_rdtsc() - t1;
+	return 0;
+}
+
+/*
+ * Spin, and every `period` TSC ticks report the next sequence number through the kernel.
+ * Each deadline is one period after the previous report's TSC (so printing time does not
+ * stretch the period) but is not accumulated from the start: a VM paused for a while resumes
+ * with one report rather than a burst of catch-up reports.
+ */
+uint64_t user_count(void *args)
+{
+	struct count_args *a = args;
+	uint64_t seq = 1, loops = 0, t, next;
+
+	t = user_rdtsc();
+	a->first_tsc = t;
+	next = t + a->period;
+	while (seq <= a->reports) {
+		loops++;
+		t = user_rdtsc();
+		if (t >= next) {
+			hypercall(HC_COUNT, seq, t);
+			seq++;
+			next = t + a->period;
+		}
+	}
+	a->loops = loops;
+	return 0;
+}
+
+/* An AP's proof of life: a computation at CPL3 and an atomic increment of a shared counter. */
+uint64_t user_ap_work(void *args)
+{
+	struct ap_args *a = args;
+	uint64_t i, sum = 0;
+
+	for (i = 1; i <= a->n; i++)
+		sum += i * (a->apic_id + 1);
+	asm volatile("lock incq %0" : "+m"(*a->counter) : : "memory");
+	return sum;
+}
+
+/* test=fault: write to the kernel-only address in args; the page fault must end the VM. */
+uint64_t user_fault(void *args)
+{
+	volatile uint64_t *target = *(volatile uint64_t **)args;
+
+	*target = 0x6661756c74ULL;	/* "fault" */
+	return 0;
+}

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The CPL3 side of the test guest: the interface between kernel code and user.c.
+ *
+ * User code calls the kernel with `ud2` (a "hypercall"): %rax = HC_* number, %rdi and %rsi
+ * the arguments; the #UD handler returns a value in %rax and resumes after the ud2.  `int n`
+ * and `syscall` cannot be used because PVM does not deliver them correctly from CPL3.
+ *
+ * user.c is linked into its own page-aligned, user-accessible part of the image (guest.ld) and
+ * must not call kernel functions or use kernel data: those pages are supervisor-only.
+ */
+#ifndef MVMM_GUEST_USER_H
+#define MVMM_GUEST_USER_H
+
+#include <stdint.h>
+
+enum hypercall {
+	HC_EXIT = 0,		/* rdi = value: ends user_call(), which returns rdi */
+	HC_COUNT = 1,		/* rdi = seq, rsi = tsc: print "count: <seq> <tsc>" */
+};
+
+#define MEMTEST_MAX_RANGES	256
+
+/*
+ * Arguments are copied onto the user stack by user_call() and back afterwards, so they must be
+ * self-contained; only the used prefix of ranges[] is copied.
+ */
+struct memtest_args {
+	uint64_t nranges;
+	uint64_t seed;
+	/* results, valid when user_memtest() returned nonzero */
+	uint64_t bad_addr;
+	uint64_t expected;
+	uint64_t got;
+	uint64_t fill_tsc;	/* out: TSC ticks the write pass took */
+	uint64_t verify_tsc;	/* out: TSC ticks the read pass took */
+	uint64_t ranges[2 * MEMTEST_MAX_RANGES];	/* [start, end) pairs, page aligned */
+};
+
+struct count_args {
+	uint64_t period;	/* TSC ticks between reports */
+	uint64_t reports;	/* number of HC_COUNT calls to make */
+	uint64_t loops;		/* out: loop iterations done */
+	uint64_t first_tsc;	/* out: TSC read at CPL3 on entry */
+};
+
+struct ap_args {
+	uint64_t apic_id;
+	uint64_t n;
+	volatile uint64_t *counter;	/* shared, user-accessible; incremented once per AP */
+};
+
+/* Entry points for user_call(); each ends with an HC_EXIT hypercall of its return value. */
+uint64_t user_memtest(void *args);
+uint64_t user_count(void *args);
+uint64_t user_ap_work(void *args);
+uint64_t user_fault(void *args);
+
+/* Where the user stub returns to: issues HC_EXIT with %rax. */
+void user_exit_stub(void);
+
+/* Shared AP counter in user-accessible memory. */
+extern volatile uint64_t user_ap_counter;
+
+/* The expected value of user_ap_work() for an AP, computed without looping. */
+static inline uint64_t ap_work_expected(uint64_t apic_id, uint64_t n)
+{
+	/* sum of (i * (apic_id + 1)) for i in 1..n */
+	return n * (n + 1) / 2 * (apic_id + 1);
+}
+
+/* The value the memory test writes at each 8-byte word. */
+static inline uint64_t memtest_pattern(uint64_t addr, uint64_t seed)
+{
+	return (addr * 0x9e3779b97f4a7c15ULL) ^ seed;
+}
+
+#endif /* MVMM_GUEST_USER_H */
