@@ -50,9 +50,9 @@ _Static_assert(sizeof(struct idt_gate) == 16, "64-bit IDT gate size");
 _Static_assert(sizeof(struct trap_frame) == 22 * 8, "entry.S frame");
 
 #define LAPIC_ID	0x20
+#define LAPIC_EOI	0xb0
 #define LAPIC_SVR	0xf0
 #define LAPIC_SVR_ON	0x100
-#define SPURIOUS_VEC	0xff
 
 #define MSR_GS_BASE	0xc0000101
 
@@ -76,8 +76,8 @@ static void idt_build(void)
 {
 	u32 i;
 
-	for (i = 0; i < 33; i++) {
-		u32 vec = i < 32 ? i : SPURIOUS_VEC;
+	for (i = 0; i < ISR_COUNT; i++) {
+		u32 vec = i < 32 ? i : i == 32 ? IPI_VECTOR : SPURIOUS_VECTOR;
 		u64 h = isr_table[i];
 
 		idt[vec].offset_lo = (u16)h;
@@ -111,7 +111,7 @@ static void cpu_load(struct cpu *c)
 	asm volatile("ltr %w0" : : "r"(SEL_TSS(c->index)));
 	asm volatile("lidt %0" : : "m"(ip));
 	/* Software-enable the LAPIC; the spurious vector has a handler that ignores it. */
-	mmio_write32(X86_LAPIC_ADDR + LAPIC_SVR, LAPIC_SVR_ON | SPURIOUS_VEC);
+	mmio_write32(X86_LAPIC_ADDR + LAPIC_SVR, LAPIC_SVR_ON | SPURIOUS_VECTOR);
 }
 
 struct cpu *cpu_alloc(u32 index, u8 apic_id)
@@ -199,8 +199,13 @@ void trap_handle(struct trap_frame *f)
 		hypercall(f);
 		return;
 	}
-	if (f->vector == SPURIOUS_VEC)
+	if (f->vector == SPURIOUS_VECTOR)
 		return;
+	if (f->vector == IPI_VECTOR) {
+		/* Only a wake-up: the woken CPU looks for work itself. */
+		mmio_write32(X86_LAPIC_ADDR + LAPIC_EOI, 0);
+		return;
+	}
 
 	/* One report only: a fault while reporting (or on another CPU) just ends the VM. */
 	if (__atomic_exchange_n(&crashing, 1, __ATOMIC_ACQ_REL))

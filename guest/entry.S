@@ -110,7 +110,7 @@ isr_\vec:
 	jmp	isr_common
 .endm
 
-.irp vec, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,255
+.irp vec, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,IPI_VECTOR,SPURIOUS_VECTOR
 	ISR \vec
 .endr
 
@@ -154,8 +154,8 @@ isr_common:
 	.section .rodata
 	.balign 8
 	.globl isr_table
-isr_table:					/* vectors 0..31, then 255 */
-.irp vec, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,255
+isr_table:					/* vectors 0..31, IPI, spurious */
+.irp vec, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,IPI_VECTOR,SPURIOUS_VECTOR
 	.quad	isr_\vec
 .endr
 

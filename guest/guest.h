@@ -40,6 +40,11 @@
 #define SEL_UCODE		0x28
 #define SEL_TSS(cpu)		(0x30 + 16 * (cpu))
 
+/* Interrupt vectors: exceptions 0..31 plus these two have handlers (entry.S isr_table). */
+#define IPI_VECTOR		240	/* wakes an idle AP; see smp.c */
+#define SPURIOUS_VECTOR		255	/* LAPIC spurious interrupts */
+#define ISR_COUNT		34
+
 #ifndef __ASSEMBLER__
 
 #include <stdarg.h>
@@ -99,6 +104,7 @@ struct options {
 	u32 expect_cpus;			/* 0: no expectation */
 	u64 memtest_mib;			/* 0: all free RAM */
 	u64 count_ms;
+	u32 memtest_cpus;			/* 0: every CPU that starts */
 	int exit_code;				/* -1: derive from checks */
 	u64 smp_timeout_ms;
 };
@@ -124,8 +130,10 @@ struct mpinfo {
 
 /*
  * Per-CPU state.  %gs points here; `self` must stay first so this_cpu() can load it.  The
- * user_run()/user_return() pair saves the kernel stack pointer in kernel_rsp (offset 8, used by
- * entry.S).
+ * user_run()/user_return() pair keeps the kernel stack pointer in kernel_rsp.
+ *
+ * Work for an AP (smp.c): the BSP fills work_fn/arg/size, bumps work_seq and sends IPI_VECTOR;
+ * the AP runs work_fn at CPL3 and sets done_seq to work_seq.
  */
 struct cpu {
 	struct cpu *self;
@@ -135,8 +143,12 @@ struct cpu {
 	u8 apic_id;
 	u64 user_stack_top;
 	volatile u32 started;			/* AP reached C code */
-	volatile u32 done;			/* AP finished its work */
-	volatile u64 result;			/* AP's CPL3 result */
+	u64 (*work_fn)(void *);
+	void *work_arg;				/* kernel memory, copied by user_call() */
+	size_t work_size;
+	u64 work_ret;
+	volatile u32 work_seq;
+	volatile u32 done_seq;
 };
 
 /* The 64-bit TSS; the CPU switches to rsp0 on an exception from CPL3. */
@@ -170,8 +182,14 @@ struct guest {
 	struct cpu *cpus[MAX_CPUS];
 	u64 pml4;				/* physical address of our top-level page table */
 	u64 pool_next;
-	struct range test[MEMTEST_MAX_RANGES];		/* RAM the memory test owns */
+	struct range test[MEMTEST_MAX_RANGES];	/* RAM the memory test owns */
 	u32 test_count;
+	struct {
+		int started;			/* smp_start() ran */
+		u32 online;			/* CPUs taking work, BSP included */
+		int failed_apic;		/* AP that did not start, or -1 */
+		char diag[160];			/* how far it got */
+	} smp;
 };
 
 extern struct guest g;
@@ -288,7 +306,7 @@ u32 lapic_id(void);
 u64 page_alloc(u64 npages);
 void paging_init(void);
 void map_user(u64 start, u64 end);
-u64 user_stack_alloc(u64 pages);
+u64 user_alloc(u64 pages);
 
 /* cpuid.c */
 void test_boot_cpuid(void);
@@ -301,10 +319,14 @@ u64 user_run(struct cpu *c, u64 rip, u64 rsp, u64 arg);
 void __attribute__((noreturn)) user_return(struct cpu *c, u64 value);
 extern const u64 isr_table[];
 
-/* memtest.c, smp.c, count.c */
+/* smp.c */
+u32 smp_start(void);
+void smp_run(u64 (*fn)(void *), void *args, size_t size, u32 n, u64 *rets, u64 timeout_ms);
+void test_smp(void);
+
+/* memtest.c, count.c */
 void memtest_plan(void);
 void test_memory(void);
-void test_smp(void);
 void test_count(void);
 
 /* trap handling (cpu.c) */

@@ -7,6 +7,8 @@
  */
 #include "guest.h"
 
+#define BSP_USER_STACK_PAGES	4
+
 /* All guest state; one image runs per VM, so one instance. */
 struct guest g;
 
@@ -91,7 +93,8 @@ void guest_main(const u8 *zero_page)
 	mptable_parse();
 	memtest_plan();
 	paging_init();
-	this_cpu()->user_stack_top = user_stack_alloc(4);
+	this_cpu()->user_stack_top = user_alloc(BSP_USER_STACK_PAGES) +
+				     BSP_USER_STACK_PAGES * PAGE_SIZE;
 	tsc_calibrate();
 	printf("tsc: %lu kHz (%s)\n", g.tsc_khz, g.tsc_source);
 	check_expect_cpus();

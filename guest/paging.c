@@ -142,12 +142,16 @@ void paging_init(void)
 	asm volatile("mov %0, %%cr3" : : "r"(g.pml4) : "memory");
 }
 
-/* A user-accessible stack of `pages` pages from the pool; returns its top. */
-u64 user_stack_alloc(u64 pages)
+/*
+ * User-accessible pages from the pool (stacks, tables user code reads).  This flushes only this
+ * CPU's TLB; APs flush theirs whenever they pick up work (smp.c), so anything mapped before the
+ * work is handed out is seen by all.
+ */
+u64 user_alloc(u64 pages)
 {
 	u64 base = page_alloc(pages);
 
 	map_user(base, base + pages * PAGE_SIZE);
 	asm volatile("mov %0, %%cr3" : : "r"(g.pml4) : "memory");	/* flush the TLB */
-	return base + pages * PAGE_SIZE;
+	return base;
 }

@@ -37,24 +37,30 @@ asm(".pushsection .text\n"
     "	jmp user_exit_stub\n"
     ".popsection\n");
 
-/* Write the pattern over every range, then read it all back. */
+/* Write or check the pattern over this CPU's share of the ranges. */
 uint64_t user_memtest(void *args)
 {
 	struct memtest_args *a = args;
-	uint64_t i, seed = a->seed, t0 = user_rdtsc(), t1;
+	uint64_t i, skip = a->skip, left = a->len, seed = a->seed;
 
-	for (i = 0; i < a->nranges; i++) {
-		uint64_t p, end = a->ranges[2 * i + 1];
+	for (i = 0; i < a->nranges && left; i++) {
+		uint64_t p = a->ranges[2 * i], end = a->ranges[2 * i + 1];
 
-		for (p = a->ranges[2 * i]; p < end; p += 8)
-			*(volatile uint64_t *)p = memtest_pattern(p, seed);
-	}
-	t1 = user_rdtsc();
-	a->fill_tsc = t1 - t0;
-	for (i = 0; i < a->nranges; i++) {
-		uint64_t p, end = a->ranges[2 * i + 1];
-
-		for (p = a->ranges[2 * i]; p < end; p += 8) {
+		if (skip >= end - p) {
+			skip -= end - p;
+			continue;
+		}
+		p += skip;
+		skip = 0;
+		if (end - p > left)
+			end = p + left;
+		left -= end - p;
+		if (!a->verify) {
+			for (; p < end; p += 8)
+				*(volatile uint64_t *)p = memtest_pattern(p, seed);
+			continue;
+		}
+		for (; p < end; p += 8) {
 			uint64_t v = *(volatile uint64_t *)p;
 
 			if (v != memtest_pattern(p, seed)) {
@@ -65,7 +71,6 @@ uint64_t user_memtest(void *args)
 			}
 		}
 	}
-	a->verify_tsc = user_rdtsc() - t1;
 	return 0;
 }
 
@@ -96,7 +101,7 @@ uint64_t user_count(void *args)
 	return 0;
 }
 
-/* An AP's proof of life: a computation at CPL3 and an atomic increment of a shared counter. */
+/* A CPU's proof of life: a computation at CPL3 and an atomic increment of a shared counter. */
 uint64_t user_ap_work(void *args)
 {
 	struct ap_args *a = args;

@@ -22,19 +22,21 @@ enum hypercall {
 #define MEMTEST_MAX_RANGES	256
 
 /*
- * Arguments are copied onto the user stack by user_call() and back afterwards, so they must be
- * self-contained; only the used prefix of ranges[] is copied.
+ * One CPU's share of the memory test: `len` bytes of the ranges' concatenation, starting
+ * `skip` bytes in.  Arguments are copied onto the user stack by user_call() and back
+ * afterwards; `ranges` points to user-accessible memory.
  */
 struct memtest_args {
+	const uint64_t *ranges;	/* [start, end) pairs, page aligned */
 	uint64_t nranges;
 	uint64_t seed;
+	uint64_t skip;
+	uint64_t len;
+	uint64_t verify;	/* 0: write the pattern, 1: check it */
 	/* results, valid when user_memtest() returned nonzero */
 	uint64_t bad_addr;
 	uint64_t expected;
 	uint64_t got;
-	uint64_t fill_tsc;	/* out: TSC ticks the write pass took */
-	uint64_t verify_tsc;	/* out: TSC ticks the read pass took */
-	uint64_t ranges[2 * MEMTEST_MAX_RANGES];	/* [start, end) pairs, page aligned */
 };
 
 struct count_args {
@@ -47,7 +49,7 @@ struct count_args {
 struct ap_args {
 	uint64_t apic_id;
 	uint64_t n;
-	volatile uint64_t *counter;	/* shared, user-accessible; incremented once per AP */
+	volatile uint64_t *counter;	/* shared, user-accessible; incremented once per CPU */
 };
 
 /* Entry points for user_call(); each ends with an HC_EXIT hypercall of its return value. */
@@ -59,10 +61,10 @@ uint64_t user_fault(void *args);
 /* Where the user stub returns to: issues HC_EXIT with %rax. */
 void user_exit_stub(void);
 
-/* Shared AP counter in user-accessible memory. */
+/* test=smp's shared counter, in user-accessible memory. */
 extern volatile uint64_t user_ap_counter;
 
-/* The expected value of user_ap_work() for an AP, computed without looping. */
+/* The expected value of user_ap_work() for a CPU, computed without looping. */
 static inline uint64_t ap_work_expected(uint64_t apic_id, uint64_t n)
 {
 	/* sum of (i * (apic_id + 1)) for i in 1..n */
