@@ -171,6 +171,9 @@ void options_parse(void)
 			option_u64("memtest_mib", val, vlen, &o->memtest_mib);
 		} else if (token_is(tok, len, "count_ms", &val, &vlen)) {
 			option_u64("count_ms", val, vlen, &o->count_ms);
+		} else if (token_is(tok, len, "memtest_cpus", &val, &vlen)) {
+			option_u64("memtest_cpus", val, vlen, &v);
+			o->memtest_cpus = (u32)v;
 		} else if (token_is(tok, len, "smp_timeout_ms", &val, &vlen)) {
 			option_u64("smp_timeout_ms", val, vlen, &o->smp_timeout_ms);
 		} else if (token_is(tok, len, "exit", &val, &vlen)) {
@@ -179,6 +182,22 @@ void options_parse(void)
 			o->exit_code = (int)(v & 0xff);
 		}
 	}
+}
+
+/* What the guest needs from the map, beyond its being well formed. */
+static const char *e820_check_coverage(void)
+{
+	if (!g.boot.e820_count)
+		return "no entries";
+	if (g.boot.e820_raw_count > MAX_E820)
+		return "more entries than the zero page holds";
+	if (!e820_find_ram(0, PAGE_SIZE))
+		return "no usable RAM at 0";
+	if (!e820_find_ram(X86_HIMEM_START, X86_HIMEM_START + PAGE_SIZE))
+		return "no usable RAM at 1 MiB";
+	if (!e820_find_ram((u64)_image_start, (u64)_image_end))
+		return "guest image not inside usable RAM";
+	return NULL;
 }
 
 /* test=boot, part 1: print and check the e820 map. */
@@ -207,16 +226,8 @@ void test_boot_e820(void)
 	}
 	printf("e820: total-usable-mib %lu\n", usable >> 20);
 
-	if (!b->e820_count)
-		err = "no entries";
-	else if (b->e820_raw_count > MAX_E820)
-		err = "more entries than the zero page holds";
-	else if (!err && !e820_find_ram(0, PAGE_SIZE))
-		err = "no usable RAM at 0";
-	else if (!err && !e820_find_ram(X86_HIMEM_START, X86_HIMEM_START + PAGE_SIZE))
-		err = "no usable RAM at 1 MiB";
-	else if (!err && !e820_find_ram((u64)_image_start, (u64)_image_end))
-		err = "guest image not inside usable RAM";
+	if (!err)
+		err = e820_check_coverage();
 	if (err)
 		check_fail("e820", "%s", err);
 	else

@@ -53,6 +53,8 @@ _Static_assert(sizeof(struct trap_frame) == 22 * 8, "entry.S frame");
 #define LAPIC_EOI	0xb0
 #define LAPIC_SVR	0xf0
 #define LAPIC_SVR_ON	0x100
+#define LAPIC_LVT0	0x350
+#define LAPIC_LVT_MASK	0x10000
 
 #define MSR_GS_BASE	0xc0000101
 
@@ -124,8 +126,6 @@ struct cpu *cpu_alloc(u32 index, u8 apic_id)
 	c->tss = &tss[index];
 	tss_install(index);
 	g.cpus[index] = c;
-	if (index >= g.ncpus)
-		g.ncpus = index + 1;
 	return c;
 }
 
@@ -138,6 +138,11 @@ void cpu_init_bsp(void)
 void cpu_init_ap(struct cpu *c)
 {
 	cpu_load(c);
+	/*
+	 * APs idle with interrupts on, waiting for IPI_VECTOR; keep the 8259's ExtINT away
+	 * from them whatever the VMM set up (its vectors would alias exceptions).
+	 */
+	mmio_write32(X86_LAPIC_ADDR + LAPIC_LVT0, LAPIC_LVT_MASK);
 }
 
 /*

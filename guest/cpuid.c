@@ -9,7 +9,7 @@
 #define CPUID1_ECX_HYPERVISOR	(1U << 31)
 #define CPUID1_EDX_APIC		(1U << 9)
 #define HV_LEAF_BASE		0x40000000U
-#define HV_LEAF_TIMING		0x40000010U	/* eax: TSC kHz (VMware-style, QEMU, some VMMs) */
+#define HV_LEAF_TIMING		0x40000010U	/* eax: TSC kHz, VMware-style */
 #define KVM_FEATURE_CLOCKSOURCE2 (1U << 3)
 #define MSR_KVM_SYSTEM_TIME_NEW	0x4b564d01U
 

@@ -5,6 +5,10 @@
  */
 #include "guest.h"
 
+/* The vectors with a stub, in isr_table order: the exceptions, then IPI and spurious. */
+#define ISR_VECTORS	0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, \
+			20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, IPI_VECTOR, SPURIOUS_VECTOR
+
 /* Error-code-pushing exception vectors; the stubs push a zero for all others. */
 #define HAS_ERRCODE(v)	((v) == 8 || ((v) >= 10 && (v) <= 14) || (v) == 17 || \
 			 (v) == 21 || (v) == 29 || (v) == 30)
@@ -110,7 +114,7 @@ isr_\vec:
 	jmp	isr_common
 .endm
 
-.irp vec, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,IPI_VECTOR,SPURIOUS_VECTOR
+.irp vec, ISR_VECTORS
 	ISR \vec
 .endr
 
@@ -155,7 +159,7 @@ isr_common:
 	.balign 8
 	.globl isr_table
 isr_table:					/* vectors 0..31, IPI, spurious */
-.irp vec, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,IPI_VECTOR,SPURIOUS_VECTOR
+.irp vec, ISR_VECTORS
 	.quad	isr_\vec
 .endr
 

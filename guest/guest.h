@@ -119,7 +119,6 @@ struct mp_cpu {
 
 struct mpinfo {
 	int found;
-	u64 fps_addr, table_addr;
 	u32 lapic_addr;
 	struct mp_cpu cpus[MAX_CPUS];
 	u32 ncpus;				/* enabled processor entries */
@@ -178,8 +177,7 @@ struct guest {
 	u64 tsc_khz;
 	const char *tsc_source;
 	u32 failures;
-	u32 ncpus;				/* cpus[] entries in use */
-	struct cpu *cpus[MAX_CPUS];
+	struct cpu *cpus[MAX_CPUS];		/* by CPU index; the APs that started */
 	u64 pml4;				/* physical address of our top-level page table */
 	u64 pool_next;
 	struct range test[MEMTEST_MAX_RANGES];	/* RAM the memory test owns */
@@ -188,7 +186,6 @@ struct guest {
 		int started;			/* smp_start() ran */
 		u32 online;			/* CPUs taking work, BSP included */
 		int failed_apic;		/* AP that did not start, or -1 */
-		char diag[160];			/* how far it got */
 	} smp;
 };
 

@@ -12,7 +12,7 @@ struct mp_floating {
 	u8 length;			/* in 16-byte units: 1 */
 	u8 spec_rev;
 	u8 checksum;			/* all bytes sum to 0 */
-	u8 feature[5];			/* feature[0] != 0: a default configuration, no table */
+	u8 feature[5];			/* feature[0] != 0: default config, no table */
 } __attribute__((packed));
 
 struct mp_config {
@@ -148,18 +148,16 @@ void mptable_parse(void)
 		snprintf(mp->error, sizeof(mp->error), "no _MP_ floating pointer");
 		return;
 	}
-	mp->fps_addr = (u64)f;
-	reserve_range(mp->fps_addr, mp->fps_addr + sizeof(*f));
+	reserve_range((u64)f, (u64)f + sizeof(*f));
 	if (f->feature[0] || !f->config_addr) {
 		snprintf(mp->error, sizeof(mp->error), "default configuration %u, no table",
 			 f->feature[0]);
 		return;
 	}
 	c = (const void *)(u64)f->config_addr;
-	mp->table_addr = f->config_addr;
 	if (parse_config(mp, c))
 		return;
-	reserve_range(mp->table_addr, mp->table_addr + c->length + c->ext_length);
+	reserve_range((u64)c, (u64)c + c->length + c->ext_length);
 	mp->found = 1;
 }
 

@@ -29,13 +29,13 @@ static inline uint64_t user_rdtsc(void)
  * stack, so returning from a user entry point turns into HC_EXIT.
  */
 asm(".pushsection .text\n"
-    ".globl user_exit_stub\n"
-    "user_exit_stub:\n"
-    "	mov %rax, %rdi\n"
-    "	xor %eax, %eax\n"		/* HC_EXIT */
-    "	ud2\n"
-    "	jmp user_exit_stub\n"
-    ".popsection\n");
+	".globl user_exit_stub\n"
+	"user_exit_stub:\n"
+	"	mov %rax, %rdi\n"
+	"	xor %eax, %eax\n"		/* HC_EXIT */
+	"	ud2\n"
+	"	jmp user_exit_stub\n"
+	".popsection\n");
 
 /* Write or check the pattern over this CPU's share of the ranges. */
 uint64_t user_memtest(void *args)

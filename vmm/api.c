@@ -6,6 +6,7 @@
 
 #include "mvmm/mvmm.h"
 #include "util.h"
+#include "control.h"
 #include "vm.h"
 
 #define DEFAULT_MEM (256 * MiB)
@@ -116,4 +117,20 @@ MVMM_PUBLIC void mvmm_vm_destroy(mvmm_vm *h)
 		return;
 	vm_destroy(h->vm);
 	free(h);
+}
+
+MVMM_PUBLIC int mvmm_vm_api_listen(mvmm_vm *h, const char *path)
+{
+	struct vm *vm;
+	int err;
+
+	if (!h || !path || !*path)
+		return -EINVAL;
+	vm = h->vm;
+	if (vm->control)
+		return -EBUSY;
+	err = control_create(vm, path, &vm->control);
+	if (err)
+		vm->control = NULL;
+	return err;
 }

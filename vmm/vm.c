@@ -18,6 +18,7 @@
 #include "arch/x86/layout.h"
 #include "devices/i8042.h"
 #include "devices/serial.h"
+#include "control.h"
 
 #define KVM_API_EXPECTED 12
 #define VM_MIN_MEM (16 * MiB)
@@ -300,6 +301,14 @@ int vm_create(struct vm **out, const struct mvmm_config *cfg)
 		goto err;
 	}
 	vm->nr_vcpus = cfg->cpus;
+	vm->config.mem_bytes = cfg->mem_bytes;
+	vm->config.cpus = cfg->cpus;
+	if ((cfg->kernel_path && !(vm->config.kernel_path = strdup(cfg->kernel_path))) ||
+	    (cfg->initrd_path && !(vm->config.initrd_path = strdup(cfg->initrd_path))) ||
+	    (cfg->cmdline && !(vm->config.cmdline = strdup(cfg->cmdline)))) {
+		err = -ENOMEM;
+		goto err;
+	}
 	err = x86_vm_init(vm);
 	if (err) {
 		pr_err(&vm->log, "vm", "irqchip/cpuid setup: %s", mvmm_strerror(err));
@@ -436,6 +445,9 @@ void vm_destroy(struct vm *vm)
 {
 	if (!vm)
 		return;
+	/* The API goes first: no request may reach a VM being torn down. */
+	control_destroy(vm->control);
+	vm->control = NULL;
 	if (vm->threads_started) {
 		vm_request_stop(vm, MVMM_STOP_REQUESTED, 0, 0);
 		vm_wait(vm, NULL);
@@ -456,6 +468,9 @@ void vm_destroy(struct vm *vm)
 		close(vm->event_fd);
 	bus_fini(&vm->pio);
 	bus_fini(&vm->mmio);
+	free(vm->config.kernel_path);
+	free(vm->config.initrd_path);
+	free(vm->config.cmdline);
 	log_fini(&vm->log);
 	pthread_cond_destroy(&vm->cond);
 	pthread_mutex_destroy(&vm->lock);

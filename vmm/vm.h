@@ -30,6 +30,7 @@
 struct vcpu;
 struct serial;
 struct i8042;
+struct control;
 
 struct vm {
 	int kvm_fd;			/* owned: /dev/kvm */
@@ -59,6 +60,14 @@ struct vm {
 	struct mvmm_exit_info exit;	/* why it stopped (first reason wins) */
 	int event_fd;			/* owned eventfd: readable on each state change */
 	uint64_t start_ns;		/* CLOCK_MONOTONIC at start */
+	struct vm_config_copy {		/* what the VM was created with, for GET /vm */
+		uint64_t mem_bytes;
+		uint32_t cpus;
+		char *kernel_path;	/* owned; NULL: in-memory image (the test guest) */
+		char *initrd_path;	/* owned or NULL */
+		char *cmdline;		/* owned or NULL */
+	} config;
+	struct control *control;	/* owned: API server, NULL when none */
 };
 
 /* Ask every vCPU to stop with `reason` (first caller's reason is kept).  Any thread. */

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "arch/x86/boot.h"
+#include "arch/x86/cpu.h"
 #include "arch/x86/layout.h"
 #include "mvmm/mvmm.h"
 #include "vmm/memory.h"
@@ -597,7 +598,7 @@ static void test_boot_structures_coexist(void **state)
 	mem_free(mem);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_e820_64m),
@@ -619,5 +620,10 @@ int main(void)
 		cmocka_unit_test(test_boot_structures_coexist),
 	};
 
+	/* Optional glob filters, to run or skip some tests: <exe> [include] [exclude]. */
+	if (argc > 1 && argv[1][0])
+		cmocka_set_test_filter(argv[1]);
+	if (argc > 2 && argv[2][0])
+		cmocka_set_skip_filter(argv[2]);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

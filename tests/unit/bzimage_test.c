@@ -381,7 +381,7 @@ static void test_garbage(void **state)
 	assert_true(range_is_zero(mem->host, mem->size));
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, mem_setup, mem_teardown)
@@ -401,5 +401,10 @@ int main(void)
 #undef T
 	};
 
+	/* Optional glob filters, to run or skip some tests: <exe> [include] [exclude]. */
+	if (argc > 1 && argv[1][0])
+		cmocka_set_test_filter(argv[1]);
+	if (argc > 2 && argv[2][0])
+		cmocka_set_skip_filter(argv[2]);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,6 +18,9 @@
  *   69     KVM is unavailable (/dev/kvm missing, no permission, missing capability)
  *   70     internal error in the VMM
  *   71     the guest crashed (triple fault, KVM internal or emulation error)
+ *   74     (client commands) the VM's API socket cannot be reached
+ *   75     (client commands) the VM's state does not allow the action (e.g. resume a running VM
+ *          is fine, pause a stopped one is not)
  *   128+N  stopped by signal N (SIGINT, SIGTERM, SIGHUP)
  */
 #define CLI_EXIT_GUEST_MAX 63
@@ -27,6 +30,8 @@
 #define CLI_EXIT_NOKVM 69
 #define CLI_EXIT_SOFTWARE 70
 #define CLI_EXIT_CRASH 71
+#define CLI_EXIT_UNAVAILABLE 74
+#define CLI_EXIT_STATE 75
 #define CLI_EXIT_SIGNAL_BASE 128
 
 struct cli_log {
@@ -38,7 +43,17 @@ void cli_log_sink(void *opaque, enum mvmm_log_level level, const char *subsys, c
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_exit_code_for(int err);
 
+struct cli_command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+};
+
 int cmd_run(int argc, char **argv);
+/* pause, resume, stop, status, ls; NULL-terminated. */
+extern const struct cli_command cli_client_commands[];
+const char *cli_runtime_dir(char *buf, size_t len);
+const char *cli_sock_path(const char *vm, char *buf, size_t len);
 
 /* The embedded test guest (guest/), linked in by guest_blob.S. */
 extern const unsigned char mvmm_guest_elf_start[];

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include "cli.h"
 
@@ -25,6 +26,8 @@ struct run_opts {
 	uint64_t mem;
 	unsigned long cpus;
 	const char *serial;
+	const char *api_sock;
+	const char *name;
 	enum mvmm_log_level log_level;
 };
 
@@ -38,6 +41,8 @@ static void run_usage(FILE *f)
 	      "  --mem SIZE         guest RAM, e.g. 256M, 1G (default 256M; multiple of 2M)\n"
 	      "  --cpus N           vCPUs, 1-64 (default 1)\n"
 	      "  --serial MODE      stdio (default), file:PATH, or none\n"
+	      "  --api-sock PATH    serve the control API (HTTP+JSON) on this unix socket\n"
+	      "  --name NAME        serve it as <runtime dir>/NAME.sock (see 'mvmm ls')\n"
 	      "  --log-level LEVEL  error, warn (default), info or debug\n"
 	      "  -h, --help         this text\n",
 	      f);
@@ -86,6 +91,8 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		{ "cpus", required_argument, NULL, 'n' },
 		{ "serial", required_argument, NULL, 's' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "api-sock", required_argument, NULL, 'a' },
+		{ "name", required_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -137,6 +144,22 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 				return CLI_EXIT_USAGE;
 			}
 			break;
+		case 'a':
+			if (!*optarg || strlen(optarg) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+				cli_error("--api-sock '%s': need a path shorter than 108 bytes", optarg);
+				return CLI_EXIT_USAGE;
+			}
+			o->api_sock = optarg;
+			break;
+		case 'N':
+			if (!*optarg || strchr(optarg, '/') || optarg[0] == '.' ||
+			    strlen(optarg) > 64) {
+				cli_error("--name '%s': need 1-64 characters, no '/', not starting "
+					  "with '.'", optarg);
+				return CLI_EXIT_USAGE;
+			}
+			o->name = optarg;
+			break;
 		case 'h':
 			run_usage(stdout);
 			return -1;
@@ -152,6 +175,24 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		cli_error("unexpected argument '%s' (try 'mvmm run --help')", argv[optind]);
 		return CLI_EXIT_USAGE;
 	}
+	if (o->api_sock && o->name) {
+		cli_error("--api-sock and --name both name the API socket: give one");
+		return CLI_EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* Socket path for --name: the runtime dir (created 0700) + NAME.sock. */
+static int name_sock(const char *name, char *buf, size_t len)
+{
+	char dir[PATH_MAX];
+
+	cli_runtime_dir(dir, sizeof(dir));
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		cli_error("runtime dir '%s': %s", dir, strerror(errno));
+		return CLI_EXIT_NOINPUT;
+	}
+	cli_sock_path(name, buf, len);
 	return 0;
 }
 
@@ -224,6 +265,7 @@ int cmd_run(int argc, char **argv)
 	struct cli_log cl;
 	struct mvmm_config cfg = { .size = sizeof(cfg) };
 	struct termios saved;
+	char sock_buf[PATH_MAX];
 	bool raw = false;
 	mvmm_vm *vm = NULL;
 	sigset_t sigs;
@@ -296,6 +338,20 @@ int cmd_run(int argc, char **argv)
 			cli_error("cannot create the VM: %s", mvmm_strerror(err));
 		rc = cli_exit_code_for(err);
 		goto out_sfd;
+	}
+	if (o.name && (rc = name_sock(o.name, sock_buf, sizeof(sock_buf))))
+		goto out_vm;
+	if (o.name)
+		o.api_sock = sock_buf;
+	if (o.api_sock) {
+		err = mvmm_vm_api_listen(vm, o.api_sock);
+		if (err) {
+			cli_error("--api-sock '%s': %s", o.api_sock,
+				  err == -EADDRINUSE ? "another VM is serving there"
+						     : mvmm_strerror(err));
+			rc = err == -EADDRINUSE ? CLI_EXIT_USAGE : CLI_EXIT_NOINPUT;
+			goto out_vm;
+		}
 	}
 	if (in_fd == STDIN_FILENO)
 		raw = tty_raw(&saved);

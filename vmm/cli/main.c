@@ -51,23 +51,22 @@ int cli_exit_code_for(int err)
 
 static void usage(FILE *f)
 {
-	fputs("usage: mvmm <command> [options]\n"
+	fputs("usage: mvmm <command> [options]   ('mvmm <command> --help' for its options)\n"
 	      "\n"
 	      "commands:\n"
-	      "  run       boot a VM (the embedded test guest unless --kernel is given)\n"
-	      "  version   print the version\n"
-	      "  help      this text; `mvmm run --help` for run's options\n"
+	      "  run       boot a VM (the embedded test guest unless --kernel is given)\n",
+	      f);
+	for (const struct cli_command *c = cli_client_commands; c->name; c++)
+		fprintf(f, "  %-9s %s\n", c->name, c->help);
+	fputs("  version   print the version\n"
+	      "  help      this text\n"
 	      "\n"
 	      "exit codes: 0-63 guest result code, 64 usage, 65 bad kernel/initrd,\n"
 	      "  66 unreadable input file, 69 KVM unavailable, 70 internal error,\n"
-	      "  71 guest crashed, 128+N killed by signal N\n",
+	      "  71 guest crashed, 74 VM unreachable, 75 action not allowed in the VM's state,\n"
+	      "  128+N killed by signal N\n",
 	      f);
 }
-
-struct command {
-	const char *name;
-	int (*fn)(int argc, char **argv);
-};
 
 static int cmd_version(int argc, char **argv)
 {
@@ -85,13 +84,13 @@ static int cmd_help(int argc, char **argv)
 	return 0;
 }
 
-static const struct command commands[] = {
-	{ "run", cmd_run },
-	{ "version", cmd_version },
-	{ "--version", cmd_version },
-	{ "help", cmd_help },
-	{ "--help", cmd_help },
-	{ "-h", cmd_help },
+static const struct cli_command commands[] = {
+	{ "run", cmd_run, NULL },
+	{ "version", cmd_version, NULL },
+	{ "--version", cmd_version, NULL },
+	{ "help", cmd_help, NULL },
+	{ "--help", cmd_help, NULL },
+	{ "-h", cmd_help, NULL },
 };
 
 int main(int argc, char **argv)
@@ -103,6 +102,10 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].fn(argc - 1, argv + 1);
+	}
+	for (const struct cli_command *c = cli_client_commands; c->name; c++) {
+		if (strcmp(argv[1], c->name) == 0)
+			return c->fn(argc - 1, argv + 1);
 	}
 	cli_error("unknown command '%s' (try 'mvmm help')", argv[1]);
 	return CLI_EXIT_USAGE;

@@ -147,6 +147,13 @@ MVMM_PUBLIC int mvmm_vm_event_fd(mvmm_vm *vm);
 /* Stop if needed, join every thread and release everything.  NULL-safe. */
 MVMM_PUBLIC void mvmm_vm_destroy(mvmm_vm *vm);
 
+/*
+ * Serve the control API (HTTP/1.1 + JSON, see docs/api.md) on a new unix socket at `path`
+ * (mode 0600).  Fails with -EADDRINUSE when a live VM already serves there; a stale socket file
+ * is replaced.  The socket is closed and unlinked by mvmm_vm_destroy().  Once per VM.
+ */
+MVMM_PUBLIC int mvmm_vm_api_listen(mvmm_vm *vm, const char *path);
+
 /* Parse "256M", "1G", "4096K", "1048576" (bytes) into *out; -EINVAL / -ERANGE. */
 MVMM_PUBLIC int mvmm_parse_size(const char *s, uint64_t *out);
 
