@@ -114,22 +114,50 @@ void bootinfo_init(const u8 *zero_page)
 	reserve_range((u64)_image_start, b->pool_end);
 }
 
-static int token_is(const char *tok, size_t len, const char *key, const char **val,
-		    size_t *vlen)
+/* The numeric options, `key=N` with N decimal or 0x-prefixed hex. */
+static const struct {
+	const char *key;
+	size_t offset;				/* of the u64 in struct options */
+} numeric_options[] = {
+	{ "expect_cpus", offsetof(struct options, expect_cpus) },
+	{ "memtest_mib", offsetof(struct options, memtest_mib) },
+	{ "memtest_cpus", offsetof(struct options, memtest_cpus) },
+	{ "count_ms", offsetof(struct options, count_ms) },
+	{ "smp_timeout_ms", offsetof(struct options, smp_timeout_ms) },
+	{ "exit", offsetof(struct options, exit_code) },
+};
+
+/* If the word is `key=value`, the value's length (value at word + strlen(key) + 1), else -1. */
+static long value_of(const char *word, size_t len, const char *key)
 {
 	size_t k = strlen(key);
 
-	if (len <= k || strncmp(tok, key, k) || tok[k] != '=')
-		return 0;
-	*val = tok + k + 1;
-	*vlen = len - k - 1;
-	return 1;
+	if (len <= k || strncmp(word, key, k) || word[k] != '=')
+		return -1;
+	return (long)(len - k - 1);
 }
 
-static void option_u64(const char *name, const char *val, size_t vlen, u64 *out)
+static void option_word(const char *word, size_t len)
 {
-	if (parse_u64(val, vlen, out))
-		check_fail("cmdline", "bad number for %s", name);
+	struct options *o = &g.opt;
+	long vlen;
+	u32 i;
+
+	vlen = value_of(word, len, "test");
+	if (vlen >= 0) {
+		o->tests = word + len - vlen;
+		o->tests_len = (size_t)vlen;
+		return;
+	}
+	for (i = 0; i < ARRAY_SIZE(numeric_options); i++) {
+		vlen = value_of(word, len, numeric_options[i].key);
+		if (vlen < 0)
+			continue;
+		if (parse_u64(word + len - vlen, (size_t)vlen,
+			      (u64 *)((u8 *)o + numeric_options[i].offset)))
+			check_fail("cmdline", "bad number for %s", numeric_options[i].key);
+		return;
+	}
 }
 
 /*
@@ -138,49 +166,24 @@ static void option_u64(const char *name, const char *val, size_t vlen, u64 *out)
  */
 void options_parse(void)
 {
-	struct options *o = &g.opt;
 	const char *p = g.boot.cmdline;
 
-	o->tests = "boot,memory";
-	o->tests_len = strlen(o->tests);
-	o->count_ms = 2000;
-	o->exit_code = -1;
-	o->smp_timeout_ms = 1000;
+	g.opt.tests = "boot,memory";
+	g.opt.tests_len = strlen(g.opt.tests);
+	g.opt.count_ms = 2000;
+	g.opt.smp_timeout_ms = 1000;
+	g.opt.exit_code = NO_EXIT_CODE;
 
 	while (*p) {
-		const char *tok, *val;
-		size_t len, vlen;
-		u64 v;
+		const char *word;
 
 		while (*p == ' ' || *p == '\t' || *p == '\n')
 			p++;
-		tok = p;
+		word = p;
 		while (*p && *p != ' ' && *p != '\t' && *p != '\n')
 			p++;
-		len = p - tok;
-		if (!len)
-			continue;
-
-		if (token_is(tok, len, "test", &val, &vlen)) {
-			o->tests = val;
-			o->tests_len = vlen;
-		} else if (token_is(tok, len, "expect_cpus", &val, &vlen)) {
-			option_u64("expect_cpus", val, vlen, &v);
-			o->expect_cpus = (u32)v;
-		} else if (token_is(tok, len, "memtest_mib", &val, &vlen)) {
-			option_u64("memtest_mib", val, vlen, &o->memtest_mib);
-		} else if (token_is(tok, len, "count_ms", &val, &vlen)) {
-			option_u64("count_ms", val, vlen, &o->count_ms);
-		} else if (token_is(tok, len, "memtest_cpus", &val, &vlen)) {
-			option_u64("memtest_cpus", val, vlen, &v);
-			o->memtest_cpus = (u32)v;
-		} else if (token_is(tok, len, "smp_timeout_ms", &val, &vlen)) {
-			option_u64("smp_timeout_ms", val, vlen, &o->smp_timeout_ms);
-		} else if (token_is(tok, len, "exit", &val, &vlen)) {
-			v = 0;
-			option_u64("exit", val, vlen, &v);
-			o->exit_code = (int)(v & 0xff);
-		}
+		if (p > word)
+			option_word(word, p - word);
 	}
 }
 

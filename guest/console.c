@@ -61,29 +61,36 @@ void printf(const char *fmt, ...)
 	console_write(line, n);
 }
 
-/* "ok: <what>\n" */
-void check_ok(const char *fmt, ...)
+/* One line: the prefix, then fmt formatted, then '\n'. */
+static void vline(const char *prefix, const char *fmt, va_list ap)
 {
-	char what[160];
-	va_list ap;
+	char text[192];
 
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	printf("ok: %s\n", what);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	printf("%s%s\n", prefix, text);
 }
 
-/* "FAIL: <name>: <reason>\n"; makes the final result nonzero. */
-void check_fail(const char *name, const char *fmt, ...)
+/* "ok: <what>" */
+void check_ok(const char *fmt, ...)
 {
-	char reason[160];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(reason, sizeof(reason), fmt, ap);
+	vline("ok: ", fmt, ap);
 	va_end(ap);
+}
+
+/* "FAIL: <name>: <reason>"; makes the final result nonzero. */
+void check_fail(const char *name, const char *fmt, ...)
+{
+	char prefix[64];
+	va_list ap;
+
 	__atomic_add_fetch(&g.failures, 1, __ATOMIC_RELAXED);
-	printf("FAIL: %s: %s\n", name, reason);
+	snprintf(prefix, sizeof(prefix), "FAIL: %s: ", name);
+	va_start(ap, fmt);
+	vline(prefix, fmt, ap);
+	va_end(ap);
 }
 
 /*
@@ -98,16 +105,14 @@ void guest_exit(int code)
 		asm volatile("cli; hlt");
 }
 
-/* An internal error the guest cannot continue from: "FAIL: panic: <why>\n", exit code 3. */
+/* An internal error the guest cannot continue from: "FAIL: panic: <why>", exit code 3. */
 void panic(const char *fmt, ...)
 {
-	char why[160];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
+	vline("FAIL: panic: ", fmt, ap);
 	va_end(ap);
-	printf("FAIL: panic: %s\n", why);
 	printf("result: %d\n", EXIT_CRASH);
 	guest_exit(EXIT_CRASH);
 }

@@ -97,17 +97,19 @@ struct bootinfo {
 	u64 ram_top;				/* end of the highest usable RAM */
 };
 
-/* Options from the command line. */
+/* Options from the command line (bootinfo.c lists them). */
 struct options {
 	const char *tests;			/* comma list, points into bootinfo.cmdline */
 	size_t tests_len;
-	u32 expect_cpus;			/* 0: no expectation */
+	u64 expect_cpus;			/* 0: no expectation */
 	u64 memtest_mib;			/* 0: all free RAM */
+	u64 memtest_cpus;			/* 0: every CPU that starts */
 	u64 count_ms;
-	u32 memtest_cpus;			/* 0: every CPU that starts */
-	int exit_code;				/* -1: derive from checks */
 	u64 smp_timeout_ms;
+	u64 exit_code;				/* NO_EXIT_CODE: derive from checks */
 };
+
+#define NO_EXIT_CODE		(~0ULL)
 
 struct mp_cpu {
 	u8 apic_id;
@@ -244,6 +246,12 @@ static inline u32 mmio_read32(u64 addr)
 static inline void mmio_write32(u64 addr, u32 v)
 {
 	*(volatile u32 *)addr = v;
+}
+
+/* Switch to (or reload, flushing the TLB) the page tables at pml4. */
+static inline void write_cr3(u64 pml4)
+{
+	asm volatile("mov %0, %%cr3" : : "r"(pml4) : "memory");
 }
 
 static inline void cpu_relax(void)

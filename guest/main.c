@@ -66,16 +66,16 @@ static void run_test(const char *name, size_t len)
 
 static void check_expect_cpus(void)
 {
-	u32 want = g.opt.expect_cpus;
+	u64 want = g.opt.expect_cpus;
 
 	if (!want)
 		return;
 	if (!g.mp.found)
 		check_fail("expect_cpus", "no MP table: %s", g.mp.error);
 	else if (g.mp.ncpus != want)
-		check_fail("expect_cpus", "MP table lists %u cpus, expected %u", g.mp.ncpus, want);
+		check_fail("expect_cpus", "MP table lists %u cpus, expected %lu", g.mp.ncpus, want);
 	else
-		check_ok("expect_cpus %u", want);
+		check_ok("expect_cpus %lu", want);
 }
 
 void __attribute__((noreturn)) guest_main(const u8 *zero_page);
@@ -112,8 +112,8 @@ void guest_main(const u8 *zero_page)
 	}
 
 	code = g.failures ? EXIT_FAIL : EXIT_PASS;
-	if (g.opt.exit_code >= 0)
-		code = g.opt.exit_code;
+	if (g.opt.exit_code != NO_EXIT_CODE)
+		code = (int)(g.opt.exit_code & 0xff);
 	printf("result: %d\n", code);
 	guest_exit(code);
 }

@@ -96,7 +96,7 @@ void test_memory(void)
 	if (g.opt.memtest_cpus != 1)
 		n = smp_start();
 	if (g.opt.memtest_cpus)
-		n = MIN(n, g.opt.memtest_cpus);
+		n = (u32)MIN(n, g.opt.memtest_cpus);
 	printf("memory: testing %lu KiB in %u ranges on %u cpus\n", bytes >> 10, g.test_count, n);
 
 	/* User code reads the range table, so it goes into user-accessible pages. */

@@ -130,18 +130,26 @@ next:
 	return 0;
 }
 
-/* Find and parse the tables; the result (or why there is none) lands in g.mp. */
+/*
+ * Find and parse the tables; the result (or why there is none) lands in g.mp.  The search
+ * follows the MP spec: the first KiB of the EBDA (if the BDA names one), the last KiB of
+ * base memory, then the BIOS ROM area.  Each probe is emulated at CPL0 on PVM, so the
+ * likely places come first.
+ */
 void mptable_parse(void)
 {
 	struct mpinfo *mp = &g.mp;
-	const struct mp_floating *f;
+	const struct mp_floating *f = NULL;
 	const struct mp_config *c;
-	u64 ebda = (u64)*(const u16 *)0x40e << 4;	/* BDA's EBDA segment, if anyone set it */
+	u64 ebda = (u64)*(const u16 *)0x40e << 4;	/* BDA: EBDA segment, 0 if unset */
 
-	f = find_floating(X86_EBDA_ADDR, X86_LOWMEM_END);
-	if (!f && ebda && ebda != X86_EBDA_ADDR && ebda < X86_LOWMEM_END)
-		f = find_floating(ebda, ebda + 1024);
-	/* The BIOS area is not RAM under mvmm: scanning it is slow, so it comes last. */
+	if (ebda && ebda < X86_LOWMEM_END)
+		f = find_floating(ebda, MIN(ebda + 1024, X86_LOWMEM_END));
+	if (!f)
+		f = find_floating(X86_LOWMEM_END - 1024, X86_LOWMEM_END);
+	if (!f)
+		f = find_floating(X86_EBDA_ADDR, X86_LOWMEM_END);
+	/* The BIOS area is not RAM under mvmm, so this is slow; it comes last. */
 	if (!f)
 		f = find_floating(0xf0000, 0x100000);
 	if (!f) {

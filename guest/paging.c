@@ -139,7 +139,7 @@ void paging_init(void)
 	for (i = 0; i < g.test_count; i++)
 		map_user(g.test[i].start, g.test[i].end);
 
-	asm volatile("mov %0, %%cr3" : : "r"(g.pml4) : "memory");
+	write_cr3(g.pml4);
 }
 
 /*
@@ -152,6 +152,6 @@ u64 user_alloc(u64 pages)
 	u64 base = page_alloc(pages);
 
 	map_user(base, base + pages * PAGE_SIZE);
-	asm volatile("mov %0, %%cr3" : : "r"(g.pml4) : "memory");	/* flush the TLB */
+	write_cr3(g.pml4);				/* flush the TLB */
 	return base;
 }

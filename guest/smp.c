@@ -79,7 +79,7 @@ static void __attribute__((noreturn)) ap_main(struct cpu *c)
 			asm volatile("sti; hlt; cli" : : : "memory");
 		seen = c->work_seq;
 		/* The BSP may have made pages user-accessible since this CPU cached them. */
-		asm volatile("mov %0, %%cr3" : : "r"(g.pml4) : "memory");
+		write_cr3(g.pml4);
 		c->work_ret = user_call(c->work_fn, c->work_arg, c->work_size);
 		__atomic_store_n(&c->done_seq, seen, __ATOMIC_RELEASE);
 	}

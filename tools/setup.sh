@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEPS=(build-essential cmake pkg-config libcmocka-dev cpio util-linux)
+DEPS=(build-essential cmake pkg-config libcmocka-dev cpio util-linux libmicrohttpd-dev libjson-c-dev clang)
 
 install_deps() {
 	local missing=()

@@ -62,7 +62,8 @@ bool bus_access(const struct bus *bus, uint64_t addr, uint8_t *data, uint32_t le
 {
 	const struct bus_range *r;
 
-	r = bsearch(&addr, bus->ranges, bus->nr, sizeof(*r), range_cmp);
+	/* bsearch() on a NULL array is undefined even for zero elements. */
+	r = bus->nr ? bsearch(&addr, bus->ranges, bus->nr, sizeof(*r), range_cmp) : NULL;
 	/* The access must fit wholly in the range; a straddling access is treated as unmapped. */
 	if (!r || addr - r->base + len > r->len) {
 		if (!is_write)

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
+#include <limits.h>
 #include <string.h>
 
 #include "mvmm/mvmm.h"
 
 MVMM_PUBLIC const char *mvmm_strerror(int err)
 {
+	if (err == INT_MIN)
+		return "unknown error";
 	if (err < 0)
 		err = -err;
 	switch (err) {

@@ -22,6 +22,9 @@ void log_fini(struct mvmm_log *log)
 }
 
 static void log_vmsg(struct mvmm_log *log, enum mvmm_log_level level, const char *subsys,
+		     const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+
+static void log_vmsg(struct mvmm_log *log, enum mvmm_log_level level, const char *subsys,
 		     const char *fmt, va_list ap)
 {
 	char buf[512];

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,6 +107,27 @@ static void vm_on_wake(void *opaque, uint32_t events)
 	loop_quit(&vm->loop);
 }
 
+int vm_cmdline_append(struct vm *vm, const char *fmt, ...)
+{
+	size_t old = vm->cmdline_extra ? strlen(vm->cmdline_extra) : 0;
+	char add[512], *p;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(add, sizeof(add), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(add))
+		return -MVMM_ECMDLINE;
+	p = realloc(vm->cmdline_extra, old + (size_t)n + 2);
+	if (!p)
+		return -ENOMEM;
+	p[old] = ' ';
+	memcpy(p + old + 1, add, (size_t)n + 1);
+	vm->cmdline_extra = p;
+	return 0;
+}
+
 struct image {
 	const uint8_t *data;
 	size_t len;
@@ -157,10 +180,32 @@ static void image_close(struct image *img)
 	memset(img, 0, sizeof(*img));
 }
 
+static int vm_load_boot_args(struct vm *vm, const struct mvmm_config *cfg,
+			     struct x86_boot_args *argsp);
+
 static int vm_load_boot(struct vm *vm, const struct mvmm_config *cfg)
 {
-	struct x86_kernel k;
 	struct x86_boot_args args = { .cmdline = cfg->cmdline };
+	char *full = NULL;
+	int err;
+
+	/* The user's command line, then what the devices announced (virtio_mmio.device=...). */
+	if (vm->cmdline_extra) {
+		if (asprintf(&full, "%s%s", cfg->cmdline ? cfg->cmdline : "",
+			     vm->cmdline_extra) < 0)
+			return -ENOMEM;
+		args.cmdline = full;
+	}
+	err = vm_load_boot_args(vm, cfg, &args);
+	free(full);
+	return err;
+}
+
+static int vm_load_boot_args(struct vm *vm, const struct mvmm_config *cfg,
+			     struct x86_boot_args *argsp)
+{
+	struct x86_boot_args args = *argsp;
+	struct x86_kernel k;
 	struct image kimg, iimg;
 	int err;
 
@@ -471,6 +516,7 @@ void vm_destroy(struct vm *vm)
 	free(vm->config.kernel_path);
 	free(vm->config.initrd_path);
 	free(vm->config.cmdline);
+	free(vm->cmdline_extra);
 	log_fini(&vm->log);
 	pthread_cond_destroy(&vm->cond);
 	pthread_mutex_destroy(&vm->lock);

@@ -31,6 +31,7 @@ struct vcpu;
 struct serial;
 struct i8042;
 struct control;
+struct vdev;
 
 struct vm {
 	int kvm_fd;			/* owned: /dev/kvm */
@@ -68,12 +69,18 @@ struct vm {
 		char *cmdline;		/* owned or NULL */
 	} config;
 	struct control *control;	/* owned: API server, NULL when none */
+	char *cmdline_extra;		/* owned: device announcements appended to the cmdline */
+	struct vdev **vdevs;		/* owned array of virtio devices (devices/virtio/) */
+	unsigned int nr_vdevs;
 };
 
 /* Ask every vCPU to stop with `reason` (first caller's reason is kept).  Any thread. */
 void vm_request_stop(struct vm *vm, enum mvmm_stop_reason reason, uint32_t code, int error);
 /* Signal a state change on the event fd. */
 void vm_notify(struct vm *vm);
+
+/* Append " <text>" to the kernel command line (devices announce themselves); before boot. */
+int vm_cmdline_append(struct vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 int vm_create(struct vm **out, const struct mvmm_config *cfg);
 int vm_start(struct vm *vm);

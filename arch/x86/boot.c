@@ -63,7 +63,7 @@ static void elf_find_pvh(const uint8_t *img, size_t len, const Elf64_Phdr *ph,
 	}
 }
 
-int x86_load_elf(struct guest_mem *mem, const uint8_t *img, size_t len, struct x86_kernel *k)
+static int elf_load(struct guest_mem *mem, const uint8_t *img, size_t len, struct x86_kernel *k)
 {
 	Elf64_Ehdr eh;
 	Elf64_Phdr ph[X86_ELF_MAX_PHDRS];
@@ -98,8 +98,12 @@ int x86_load_elf(struct guest_mem *mem, const uint8_t *img, size_t len, struct x
 		    add_overflows_u64(ph[i].p_offset, ph[i].p_filesz, &fend) || fend > len ||
 		    add_overflows_u64(ph[i].p_paddr, ph[i].p_memsz, &mend))
 			return -MVMM_EKERNEL;
-		/* Below 1 MiB live the zero page, page tables, command line and MP table. */
-		if (ph[i].p_paddr < X86_HIMEM_START || !guest_mem_ptr(mem, ph[i].p_paddr, ph[i].p_memsz))
+		/*
+		 * Below 1 MiB live the zero page, page tables, command line and MP table; the boot
+		 * page tables map only up to 4 GiB, so the image must sit in low RAM.
+		 */
+		if (ph[i].p_paddr < X86_HIMEM_START || mend > X86_MMIO_HOLE_START ||
+		    !guest_mem_ptr(mem, ph[i].p_paddr, ph[i].p_memsz))
 			return -MVMM_EKERNEL;
 		for (unsigned int j = 0; j < i; j++) {
 			if (ph[j].p_type != PT_LOAD || ph[j].p_memsz == 0)
@@ -128,6 +132,16 @@ int x86_load_elf(struct guest_mem *mem, const uint8_t *img, size_t len, struct x
 	return 0;
 }
 
+int x86_load_elf(struct guest_mem *mem, const uint8_t *img, size_t len, struct x86_kernel *k)
+{
+	int err = elf_load(mem, img, len, k);
+
+	/* On failure the caller gets nothing half-filled (e.g. a PVH note seen before the error). */
+	if (err)
+		memset(k, 0, sizeof(*k));
+	return err;
+}
+
 int x86_load_bzimage(struct guest_mem *mem, const uint8_t *img, size_t len, struct x86_kernel *k)
 {
 	struct setup_header hdr;
@@ -147,6 +161,9 @@ int x86_load_bzimage(struct guest_mem *mem, const uint8_t *img, size_t len, stru
 	if (kernel_off >= len)
 		return -MVMM_EKERNEL;
 	kernel_len = len - kernel_off;
+	/* syssize (16-byte units) says how much protected-mode code the image carries. */
+	if ((uint64_t)hdr.syssize * 16 > kernel_len)
+		return -MVMM_EKERNEL;
 	/* The kernel decompresses in place and needs init_size bytes from its load address. */
 	need = MAX(kernel_len, (uint64_t)hdr.init_size);
 	if (!guest_mem_ptr(mem, X86_HIMEM_START, need))
@@ -193,7 +210,7 @@ int x86_build_e820(const struct guest_mem *mem, struct boot_e820_entry *out, uns
 	uint64_t low_end = guest_mem_low_end(mem);
 	unsigned int n = 0;
 
-	if (max < 4 || low_end <= X86_HIMEM_START)
+	if (max < 3 + (mem->nr_regions - 1) || low_end <= X86_HIMEM_START)
 		return -EINVAL;
 	out[n++] = (struct boot_e820_entry){ 0, X86_EBDA_ADDR, E820_RAM_TYPE };
 	out[n++] = (struct boot_e820_entry){ X86_EBDA_ADDR, X86_LOWMEM_END - X86_EBDA_ADDR,

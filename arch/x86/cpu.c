@@ -161,24 +161,27 @@ static int vcpu_set_cpuid(struct vm *vm, struct vcpu *vcpu)
 
 static int vcpu_set_msrs(struct vcpu *vcpu)
 {
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e[2];
-	} msrs = {
-		.hdr.nmsrs = 2,
-		.e = {
-			{ .index = MSR_IA32_MISC_ENABLE, .data = MSR_IA32_MISC_ENABLE_FAST_STRING },
-			{ .index = MSR_MTRR_DEF_TYPE, .data = MTRR_DEF_TYPE_E | MTRR_TYPE_WRBACK },
-		},
+	static const struct kvm_msr_entry init[] = {
+		{ .index = MSR_IA32_MISC_ENABLE, .data = MSR_IA32_MISC_ENABLE_FAST_STRING },
+		{ .index = MSR_MTRR_DEF_TYPE, .data = MTRR_DEF_TYPE_E | MTRR_TYPE_WRBACK },
 	};
-	int n = ioctl(vcpu->fd, KVM_SET_MSRS, &msrs);
+	/* struct kvm_msrs ends in a flexible array: back it with enough aligned storage. */
+	union {
+		struct kvm_msrs hdr;
+		uint8_t buf[sizeof(struct kvm_msrs) + sizeof(init)];
+	} u;
+	int n;
 
+	memset(&u, 0, sizeof(u));
+	u.hdr.nmsrs = ARRAY_SIZE(init);
+	memcpy(u.hdr.entries, init, sizeof(init));
+	n = ioctl(vcpu->fd, KVM_SET_MSRS, &u.hdr);
 	if (n < 0)
 		return -errno;
 	/* KVM_SET_MSRS returns how many it set; a short count names the first it refused. */
-	if (n != (int)msrs.hdr.nmsrs)
+	if (n != (int)ARRAY_SIZE(init))
 		pr_warn(&vcpu->vm->log, "cpu", "vcpu%u: MSR 0x%x not accepted", vcpu->id,
-			msrs.e[n].index);
+			init[n].index);
 	return 0;
 }
 

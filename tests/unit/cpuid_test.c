@@ -227,7 +227,8 @@ static void test_random_tables(void **state)
 			struct kvm_cpuid_entry2 want = *b;
 
 			if (b->function == 1) {
-				want.ebx = (o.apic_id << 24) | (o.nr_cpus << 16) | (b->ebx & 0xffff);
+				want.ebx = (o.apic_id << 24) | (o.nr_cpus << 16) |
+					   (b->ebx & 0xffff);
 				want.ecx |= HYPERVISOR;
 				if (o.pvm_quirks)
 					want.ecx &= ~CX16;
@@ -318,7 +319,7 @@ static void test_page_tables(void **state)
 	for (size_t i = 0; i < ARRAY_SIZE(unmapped); i++)
 		assert_false(walk(mem, unmapped[i], &pa));
 
-	/* Flat 64-bit code (0x10), flat data (0x18), TSS (0x20) as the 64-bit boot protocol wants. */
+	/* Flat 64-bit code (0x10), flat data (0x18), TSS (0x20): the 64-bit boot protocol. */
 	assert_int_equal(guest_mem_read(mem, X86_BOOT_GDT_ADDR, gdt, sizeof(gdt)), 0);
 	assert_int_equal(gdt[0], 0);
 	assert_int_equal(gdt[2], 0x00af9b000000ffffULL);

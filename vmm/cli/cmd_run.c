@@ -29,6 +29,10 @@ struct run_opts {
 	const char *api_sock;
 	const char *name;
 	enum mvmm_log_level log_level;
+	struct mvmm_disk_config disks[MVMM_MAX_DISKS];
+	char disk_specs[MVMM_MAX_DISKS][PATH_MAX + 64];	/* owned copies the disks point into */
+	unsigned int nr_disks;
+	bool rng;
 };
 
 static void run_usage(FILE *f)
@@ -41,6 +45,8 @@ static void run_usage(FILE *f)
 	      "  --mem SIZE         guest RAM, e.g. 256M, 1G (default 256M; multiple of 2M)\n"
 	      "  --cpus N           vCPUs, 1-64 (default 1)\n"
 	      "  --serial MODE      stdio (default), file:PATH, or none\n"
+	      "  --disk PATH[,ro][,id=ID]  virtio-blk disk on a raw image (repeatable, up to 8)\n"
+	      "  --rng              add a virtio-rng device\n"
 	      "  --api-sock PATH    serve the control API (HTTP+JSON) on this unix socket\n"
 	      "  --name NAME        serve it as <runtime dir>/NAME.sock (see 'mvmm ls')\n"
 	      "  --log-level LEVEL  error, warn (default), info or debug\n"
@@ -81,6 +87,45 @@ static int parse_level(const char *s, enum mvmm_log_level *out)
 	return -EINVAL;
 }
 
+/* "PATH[,ro][,id=ID]": the path may not contain ','; ids are 1-20 bytes. */
+static int parse_disk(struct run_opts *o, const char *spec)
+{
+	struct mvmm_disk_config *d;
+	char *copy, *opt, *save = NULL;
+
+	if (o->nr_disks == MVMM_MAX_DISKS) {
+		cli_error("--disk '%s': at most %d disks", spec, MVMM_MAX_DISKS);
+		return -1;
+	}
+	if (strlen(spec) >= sizeof(o->disk_specs[0])) {
+		cli_error("--disk: path too long");
+		return -1;
+	}
+	copy = o->disk_specs[o->nr_disks];
+	strcpy(copy, spec);
+	d = &o->disks[o->nr_disks];
+	memset(d, 0, sizeof(*d));
+	d->size = sizeof(*d);
+	d->path = strtok_r(copy, ",", &save);
+	if (!d->path || !*d->path || spec[0] == ',') {
+		cli_error("--disk '%s': need PATH[,ro][,id=ID]", spec);
+		return -1;
+	}
+	while ((opt = strtok_r(NULL, ",", &save))) {
+		if (strcmp(opt, "ro") == 0) {
+			d->read_only = 1;
+		} else if (strncmp(opt, "id=", 3) == 0 && opt[3] && strlen(opt + 3) <= 20) {
+			d->id = opt + 3;
+		} else {
+			cli_error("--disk '%s': unknown option '%s' (need ro or id=ID of 1-20 bytes)",
+				  spec, opt);
+			return -1;
+		}
+	}
+	o->nr_disks++;
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct run_opts *o)
 {
 	static const struct option longopts[] = {
@@ -92,6 +137,8 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		{ "serial", required_argument, NULL, 's' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "api-sock", required_argument, NULL, 'a' },
+		{ "disk", required_argument, NULL, 'd' },
+		{ "rng", no_argument, NULL, 'r' },
 		{ "name", required_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -159,6 +206,13 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 				return CLI_EXIT_USAGE;
 			}
 			o->name = optarg;
+			break;
+		case 'd':
+			if (parse_disk(o, optarg))
+				return CLI_EXIT_USAGE;
+			break;
+		case 'r':
+			o->rng = true;
 			break;
 		case 'h':
 			run_usage(stdout);
@@ -260,8 +314,7 @@ static int supervise(mvmm_vm *vm, int sfd)
 
 int cmd_run(int argc, char **argv)
 {
-	struct run_opts o = { .mem = 256ULL << 20, .cpus = 1, .serial = "stdio",
-			      .log_level = MVMM_LOG_WARN };
+	static struct run_opts o;	/* large (disk specs); cmd_run runs once per process */
 	struct cli_log cl;
 	struct mvmm_config cfg = { .size = sizeof(cfg) };
 	struct termios saved;
@@ -271,6 +324,10 @@ int cmd_run(int argc, char **argv)
 	sigset_t sigs;
 	int rc, err, sfd, out_fd = STDOUT_FILENO, in_fd = STDIN_FILENO;
 
+	o.mem = 256ULL << 20;
+	o.cpus = 1;
+	o.serial = "stdio";
+	o.log_level = MVMM_LOG_WARN;
 	rc = parse_args(argc, argv, &o);
 	if (rc)
 		return rc < 0 ? 0 : rc;
@@ -278,6 +335,10 @@ int cmd_run(int argc, char **argv)
 		return rc;
 	if (o.initrd && (rc = check_input_file("initrd", o.initrd)))
 		return rc;
+	for (unsigned int i = 0; i < o.nr_disks; i++) {
+		if ((rc = check_input_file("disk", o.disks[i].path)))
+			return rc;
+	}
 
 	if (strcmp(o.serial, "none") == 0) {
 		out_fd = in_fd = -1;
@@ -308,6 +369,9 @@ int cmd_run(int argc, char **argv)
 	cfg.log_fn = cli_log_sink;
 	cfg.log_opaque = &cl;
 	cfg.log_level = o.log_level;
+	cfg.disks = o.disks;
+	cfg.nr_disks = o.nr_disks;
+	cfg.rng = o.rng;
 
 	/*
 	 * Block the stop signals in every thread; the main thread takes them from a signalfd.

@@ -81,7 +81,16 @@ enum mvmm_log_level {
 typedef void (*mvmm_log_fn)(void *opaque, enum mvmm_log_level level, const char *subsys,
 			    const char *msg);
 
-/* Where the 8250 console goes. */
+/* A virtio-blk disk backed by a raw image file. */
+struct mvmm_disk_config {
+	size_t size;			/* sizeof(struct mvmm_disk_config) */
+	const char *path;		/* raw image; its size is the capacity (multiple of 512) */
+	int read_only;			/* non-zero: writes fail with VIRTIO_BLK_S_IOERR */
+	const char *id;			/* serial / device id (<= 20 bytes); NULL: "blk<N>" */
+};
+
+#define MVMM_MAX_DISKS 8
+
 struct mvmm_config {
 	size_t size;			/* sizeof(struct mvmm_config) */
 	uint64_t mem_bytes;		/* guest RAM; multiple of 2 MiB, >= 16 MiB; 0: 256 MiB */
@@ -98,6 +107,9 @@ struct mvmm_config {
 	mvmm_log_fn log_fn;		/* optional sink */
 	void *log_opaque;
 	enum mvmm_log_level log_level;	/* most verbose level passed to log_fn */
+	const struct mvmm_disk_config *disks;	/* nr_disks entries (API 1) */
+	uint32_t nr_disks;
+	int rng;			/* non-zero: add a virtio-rng device */
 };
 
 #define MVMM_MAX_CPUS 64

@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Control API routing: method + path + body -> status + JSON (see control_route.h).  Pure
+ * apart from the control_ops calls, so the unit tests and the fuzzer drive it without HTTP or
+ * KVM.  Validation happens before any op is called: a rejected request never touches the VM.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <json-c/json.h>
+
+#include "control_route.h"
+#include "util.h"
+
+enum route_kind {
+	ROUTE_GET_VM,
+	ROUTE_PAUSE,
+	ROUTE_RESUME,
+	ROUTE_STOP,
+	ROUTE_METRICS,
+};
+
+/* One path, one method: a wrong method on a known path is 405 with `method` as Allow. */
+static const struct route {
+	const char *path;
+	const char *method;
+	enum route_kind kind;
+	const char *verb;	/* for messages: "pause", ... */
+} routes[] = {
+	{ "/vm", "GET", ROUTE_GET_VM, NULL },
+	{ "/vm/pause", "PUT", ROUTE_PAUSE, "pause" },
+	{ "/vm/resume", "PUT", ROUTE_RESUME, "resume" },
+	{ "/vm/stop", "PUT", ROUTE_STOP, "stop" },
+	{ "/metrics", "GET", ROUTE_METRICS, NULL },
+};
+
+static const char *const state_names[] = {
+	[MVMM_VM_CREATED] = "created",
+	[MVMM_VM_RUNNING] = "running",
+	[MVMM_VM_PAUSED] = "paused",
+	[MVMM_VM_STOPPED] = "stopped",
+};
+
+const char *control_state_name(enum mvmm_vm_state state)
+{
+	if ((unsigned int)state >= ARRAY_SIZE(state_names))
+		return "unknown";
+	return state_names[state];
+}
+
+void control_router_init(struct control_router *r, const struct control_ops *ops, void *opaque)
+{
+	memset(r, 0, sizeof(*r));
+	r->ops = ops;
+	r->opaque = opaque;
+}
+
+void control_response_fini(struct control_response *resp)
+{
+	if (!resp)
+		return;
+	free(resp->body);
+	resp->body = NULL;
+	resp->body_len = 0;
+}
+
+/*
+ * Add `val` under `key` in `obj`, folding allocation failures into *err so the builders can
+ * add member after member and check once.  Consumes `val` either way.
+ */
+static void put(struct json_object *obj, const char *key, struct json_object *val, int *err)
+{
+	if (!obj || !val || json_object_object_add(obj, key, val)) {
+		json_object_put(val);
+		*err = -ENOMEM;
+	}
+}
+
+static void put_u64(struct json_object *obj, const char *key, uint64_t v, int *err)
+{
+	put(obj, key, json_object_new_uint64(v), err);
+}
+
+/* Serialize `o` into resp->body (consumes `o`). */
+static int respond_json(struct control_response *resp, unsigned int status, struct json_object *o,
+			int err)
+{
+	const char *s = NULL;
+	size_t len = 0;
+
+	if (!err && o)
+		s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN |
+						      JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	if (s)
+		resp->body = strndup(s, len);
+	json_object_put(o);
+	if (!resp->body) {
+		resp->status = 500;
+		return -ENOMEM;
+	}
+	resp->status = status;
+	resp->body_len = len;
+	return 0;
+}
+
+static int __attribute__((format(printf, 3, 4)))
+respond_error(struct control_response *resp, unsigned int status, const char *fmt, ...)
+{
+	struct json_object *o = json_object_new_object();
+	char msg[256];
+	va_list ap;
+	int err = 0;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	put(o, "error", json_object_new_string(msg), &err);
+	return respond_json(resp, status, o, err);
+}
+
+/* Paths and keys in messages are user input: clip them so a message stays one short line. */
+#define CLIP "%.64s"
+
+static int get_vm(struct control_router *r, struct control_response *resp)
+{
+	struct control_vm_info info;
+	struct json_object *o, *counters;
+	uint64_t exits = 0;
+	int err;
+
+	memset(&info, 0, sizeof(info));
+	err = r->ops->info(r->opaque, &info);
+	if (err) {
+		json_config_free(&info.config);
+		return respond_error(resp, 500, "cannot read the VM state: %s", mvmm_strerror(err));
+	}
+	for (unsigned int i = 0; i < MIN(info.nr_vcpus, MVMM_MAX_CPUS); i++)
+		exits += info.vcpu_exits[i];
+	o = json_object_new_object();
+	put(o, "state", json_object_new_string(control_state_name(info.state)), &err);
+	put_u64(o, "uptime_ms", info.uptime_ms, &err);
+	put(o, "pid", json_object_new_int64(info.pid), &err);
+	put(o, "config", json_config_to_json(&info.config), &err);
+	counters = json_object_new_object();
+	put_u64(counters, "vcpu_exits", exits, &err);
+	put_u64(counters, "serial_tx_bytes", info.serial_tx_bytes, &err);
+	put(o, "counters", counters, &err);
+	json_config_free(&info.config);
+	return respond_json(resp, 200, o, err);
+}
+
+static int get_metrics(struct control_router *r, struct control_response *resp)
+{
+	struct control_vm_info info;
+	struct json_object *o, *vcpus, *serial, *api;
+	int err;
+
+	memset(&info, 0, sizeof(info));
+	err = r->ops->info(r->opaque, &info);
+	json_config_free(&info.config);
+	if (err)
+		return respond_error(resp, 500, "cannot read the VM state: %s", mvmm_strerror(err));
+	o = json_object_new_object();
+	vcpus = json_object_new_array();
+	for (unsigned int i = 0; vcpus && i < MIN(info.nr_vcpus, MVMM_MAX_CPUS); i++) {
+		struct json_object *v = json_object_new_object();
+
+		put_u64(v, "id", i, &err);
+		put_u64(v, "exits", info.vcpu_exits[i], &err);
+		if (!v || json_object_array_add(vcpus, v)) {
+			json_object_put(v);
+			err = -ENOMEM;
+		}
+	}
+	put(o, "vcpus", vcpus, &err);
+	serial = json_object_new_object();
+	put_u64(serial, "tx_bytes", info.serial_tx_bytes, &err);
+	put(o, "serial", serial, &err);
+	api = json_object_new_object();
+	put_u64(api, "requests", __atomic_load_n(&r->requests, __ATOMIC_RELAXED), &err);
+	put_u64(api, "errors", __atomic_load_n(&r->errors, __ATOMIC_RELAXED), &err);
+	put(o, "api", api, &err);
+	return respond_json(resp, 200, o, err);
+}
+
+static bool all_space(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Action bodies carry no parameters yet: empty (or only whitespace) and `{}` are accepted,
+ * anything else is 400 naming the first offending member.  Returns 0 when the body is fine,
+ * else the respond_error() result with *rejected set.
+ */
+static int check_action_body(const char *body, size_t len, struct control_response *resp,
+			     bool *rejected)
+{
+	struct json_object_iterator it, end;
+	struct json_object *o;
+	char msg[200];
+	int err;
+
+	*rejected = false;
+	if (!len || all_space(body, len))
+		return 0;
+	*rejected = true;
+	o = json_config_parse_object(body, len, "request body", &err, msg, sizeof(msg));
+	if (!o) {
+		if (err == -ENOMEM)
+			return respond_error(resp, 500, "out of memory");
+		return respond_error(resp, 400, "%s", msg);
+	}
+	it = json_object_iter_begin(o);
+	end = json_object_iter_end(o);
+	if (json_object_iter_equal(&it, &end)) {
+		json_object_put(o);
+		*rejected = false;
+		return 0;
+	}
+	snprintf(msg, sizeof(msg), CLIP ": unknown field", json_object_iter_peek_name(&it));
+	json_object_put(o);
+	return respond_error(resp, 400, "%s", msg);
+}
+
+static int do_action(struct control_router *r, const struct route *rt, const char *body,
+		     size_t body_len, struct control_response *resp)
+{
+	int (*op)(void *opaque) = NULL;
+	bool rejected;
+	int err;
+
+	err = check_action_body(body, body_len, resp, &rejected);
+	if (rejected)
+		return err;
+	switch (rt->kind) {
+	case ROUTE_PAUSE:
+		op = r->ops->pause;
+		break;
+	case ROUTE_RESUME:
+		op = r->ops->resume;
+		break;
+	case ROUTE_STOP:
+		op = r->ops->stop;
+		break;
+	default:
+		break;
+	}
+	if (NEVER(!op))
+		return respond_error(resp, 500, "no handler for %s", rt->path);
+	err = op(r->opaque);
+	if (!err) {
+		resp->status = 204;
+		return 0;
+	}
+	if (err == -MVMM_ESTATE)
+		return respond_error(resp, 409, "cannot %s the VM: it is %s", rt->verb,
+				     control_state_name(r->ops->state(r->opaque)));
+	return respond_error(resp, 500, "%s failed: %s", rt->verb, mvmm_strerror(err));
+}
+
+static int dispatch(struct control_router *r, const char *method, const char *url,
+		    const char *body, size_t body_len, struct control_response *resp)
+{
+	const struct route *rt = NULL;
+
+	for (size_t i = 0; i < ARRAY_SIZE(routes); i++) {
+		if (!strcmp(url, routes[i].path)) {
+			rt = &routes[i];
+			break;
+		}
+	}
+	if (!rt)
+		return respond_error(resp, 404, "no such endpoint: " CLIP, url);
+	if (strcmp(method, rt->method)) {
+		resp->allow = rt->method;
+		return respond_error(resp, 405, "method " CLIP " not allowed on %s (allowed: %s)",
+				     method, rt->path, rt->method);
+	}
+	if (body_len > CONTROL_MAX_BODY)
+		return respond_error(resp, 413, "request body of %zu bytes is larger than %d bytes",
+				     body_len, CONTROL_MAX_BODY);
+	if (body_len && !body)
+		return respond_error(resp, 400, "request body missing");
+	switch (rt->kind) {
+	case ROUTE_GET_VM:
+	case ROUTE_METRICS:
+		if (body_len)
+			return respond_error(resp, 400, "%s %s takes no request body", rt->method,
+					     rt->path);
+		return rt->kind == ROUTE_GET_VM ? get_vm(r, resp) : get_metrics(r, resp);
+	case ROUTE_PAUSE:
+	case ROUTE_RESUME:
+	case ROUTE_STOP:
+		return do_action(r, rt, body, body_len, resp);
+	}
+	return respond_error(resp, 500, "unhandled route");
+}
+
+int control_route(struct control_router *r, const char *method, const char *url, const char *body,
+		  size_t body_len, struct control_response *resp)
+{
+	int err;
+
+	memset(resp, 0, sizeof(*resp));
+	__atomic_add_fetch(&r->requests, 1, __ATOMIC_RELAXED);
+	if (!method || !url)
+		err = respond_error(resp, 400, "malformed request");
+	else
+		err = dispatch(r, method, url, body, body_len, resp);
+	if (resp->status >= 400)
+		__atomic_add_fetch(&r->errors, 1, __ATOMIC_RELAXED);
+	return err;
+}
