@@ -198,7 +198,10 @@ static void lapic_set(struct kvm_lapic_state *s, unsigned int reg, uint32_t v)
 	memcpy(&s->regs[reg], &v, sizeof(v));
 }
 
-/* LINT0 = ExtINT (the 8259 PIC's output), LINT1 = NMI, as firmware wires them on a PC. */
+/*
+ * LINT0 = ExtINT (the 8259 PIC's output) on the BSP only, masked on APs; LINT1 = NMI on all:
+ * how firmware wires them on a PC (MP spec "virtual wire" mode).
+ */
 static int vcpu_setup_lint(struct vcpu *vcpu)
 {
 	struct kvm_lapic_state lapic;
@@ -207,7 +210,7 @@ static int vcpu_setup_lint(struct vcpu *vcpu)
 	if (ioctl(vcpu->fd, KVM_GET_LAPIC, &lapic) < 0)
 		return -errno;
 	v = lapic_get(&lapic, APIC_LVT0) & ~(APIC_LVT_DM_MASK | APIC_LVT_MASKED);
-	lapic_set(&lapic, APIC_LVT0, v | APIC_DM_EXTINT);
+	lapic_set(&lapic, APIC_LVT0, v | APIC_DM_EXTINT | (vcpu->id ? APIC_LVT_MASKED : 0));
 	v = lapic_get(&lapic, APIC_LVT1) & ~(APIC_LVT_DM_MASK | APIC_LVT_MASKED);
 	lapic_set(&lapic, APIC_LVT1, v | APIC_DM_NMI);
 	if (ioctl(vcpu->fd, KVM_SET_LAPIC, &lapic) < 0)
