@@ -16,6 +16,7 @@
 #include <sys/un.h>
 
 #include "cli.h"
+#include "config_json.h"
 
 #define DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1"
 
@@ -47,6 +48,7 @@ static void run_usage(FILE *f)
 	      "  --serial MODE      stdio (default), file:PATH, or none\n"
 	      "  --disk PATH[,ro][,id=ID]  virtio-blk disk on a raw image (repeatable, up to 8)\n"
 	      "  --rng              add a virtio-rng device\n"
+	      "  --config FILE      JSON config (schema in docs/api.md); flags override it\n"
 	      "  --api-sock PATH    serve the control API (HTTP+JSON) on this unix socket\n"
 	      "  --name NAME        serve it as <runtime dir>/NAME.sock (see 'mvmm ls')\n"
 	      "  --log-level LEVEL  error, warn (default), info or debug\n"
@@ -139,6 +141,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		{ "api-sock", required_argument, NULL, 'a' },
 		{ "disk", required_argument, NULL, 'd' },
 		{ "rng", no_argument, NULL, 'r' },
+		{ "config", required_argument, NULL, 'C' },
 		{ "name", required_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -214,6 +217,8 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		case 'r':
 			o->rng = true;
 			break;
+		case 'C':
+			break;	/* loaded before the flags by apply_config() */
 		case 'h':
 			run_usage(stdout);
 			return -1;
@@ -233,6 +238,46 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		cli_error("--api-sock and --name both name the API socket: give one");
 		return CLI_EXIT_USAGE;
 	}
+	return 0;
+}
+
+/* The --config FILE argument, if any (a first pass: the file gives defaults, flags win). */
+static const char *find_config_arg(int argc, char **argv)
+{
+	const char *path = NULL;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			path = argv[++i];
+		else if (strncmp(argv[i], "--config=", 9) == 0)
+			path = argv[i] + 9;
+	}
+	return path;
+}
+
+static int apply_config(struct json_config *jc, const char *path, struct run_opts *o)
+{
+	char err[256];
+	int rc = json_config_load(path, jc, err, sizeof(err));
+
+	if (rc) {
+		cli_error("--config '%s': %s", path, err);
+		return rc == -ENOENT || rc == -EACCES ? CLI_EXIT_NOINPUT : CLI_EXIT_USAGE;
+	}
+	if (jc->has_mem)
+		o->mem = jc->mem_bytes;
+	if (jc->has_cpus)
+		o->cpus = jc->cpus;
+	if (jc->has_log_level)
+		o->log_level = jc->log_level;
+	o->kernel = jc->kernel;
+	o->initrd = jc->initrd;
+	o->cmdline = jc->cmdline;
+	if (jc->serial)
+		o->serial = jc->serial;
+	o->api_sock = jc->api_sock;
 	return 0;
 }
 
@@ -312,13 +357,14 @@ static int supervise(mvmm_vm *vm, int sfd)
 	return exit_code(&info);
 }
 
-int cmd_run(int argc, char **argv)
+static int run_with(struct json_config *jc, int argc, char **argv)
 {
 	static struct run_opts o;	/* large (disk specs); cmd_run runs once per process */
 	struct cli_log cl;
 	struct mvmm_config cfg = { .size = sizeof(cfg) };
 	struct termios saved;
 	char sock_buf[PATH_MAX];
+	const char *config_path;
 	bool raw = false;
 	mvmm_vm *vm = NULL;
 	sigset_t sigs;
@@ -328,6 +374,9 @@ int cmd_run(int argc, char **argv)
 	o.cpus = 1;
 	o.serial = "stdio";
 	o.log_level = MVMM_LOG_WARN;
+	config_path = find_config_arg(argc, argv);
+	if (config_path && (rc = apply_config(jc, config_path, &o)))
+		return rc;
 	rc = parse_args(argc, argv, &o);
 	if (rc)
 		return rc < 0 ? 0 : rc;
@@ -435,5 +484,14 @@ out_sfd:
 out_serial:
 	if (out_fd > STDERR_FILENO)
 		close(out_fd);
+	return rc;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct json_config jc = { 0 };	/* --config strings live until the VM is gone */
+	int rc = run_with(&jc, argc, argv);
+
+	json_config_free(&jc);
 	return rc;
 }
