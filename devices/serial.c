@@ -11,6 +11,7 @@
 #include "serial.h"
 #include "arch/x86/irqchip.h"
 #include "arch/x86/layout.h"
+#include "vmm/state.h"
 #include "vmm/util.h"
 #include "vmm/vm.h"
 
@@ -289,4 +290,62 @@ uint64_t serial_tx_bytes(struct serial *s)
 	n = s->tx_bytes;
 	pthread_mutex_unlock(&s->lock);
 	return n;
+}
+
+#define SERIAL_STATE_VERSION 1
+
+int serial_save(struct serial *s, struct state_writer *w)
+{
+	pthread_mutex_lock(&s->lock);
+	state_begin_section(w, "dev/serial0", SERIAL_STATE_VERSION, STATE_SEC_REQUIRED);
+	state_put_u8(w, s->ier);
+	state_put_u8(w, s->lcr);
+	state_put_u8(w, s->mcr);
+	state_put_u8(w, s->scr);
+	state_put_u8(w, s->dll);
+	state_put_u8(w, s->dlm);
+	state_put_u8(w, s->fcr);
+	state_put_u8(w, s->thri_pending);
+	state_put_u8(w, (uint8_t)s->irq_level);
+	state_put_u32(w, s->rx_len);
+	for (unsigned int i = 0; i < s->rx_len; i++)
+		state_put_u8(w, s->rx[(s->rx_head + i) % SERIAL_RX_FIFO]);
+	state_end_section(w);
+	pthread_mutex_unlock(&s->lock);
+	return w->err;
+}
+
+int serial_load(struct serial *s, const struct state_reader *r)
+{
+	struct state_section sec;
+	uint8_t regs[9], rx[SERIAL_RX_FIFO];
+	uint32_t n;
+	int err;
+
+	if (state_find(r, "dev/serial0", &sec) || sec.version != SERIAL_STATE_VERSION)
+		return -EBADMSG;
+	state_get_bytes(&sec, regs, sizeof(regs));
+	n = state_get_u32(&sec);
+	if (n > SERIAL_RX_FIFO)
+		return -EBADMSG;
+	state_get_bytes(&sec, rx, n);
+	err = state_section_done(&sec);
+	if (err)
+		return err;
+	pthread_mutex_lock(&s->lock);
+	s->ier = regs[0] & 0x0f;
+	s->lcr = regs[1];
+	s->mcr = regs[2] & 0x1f;
+	s->scr = regs[3];
+	s->dll = regs[4];
+	s->dlm = regs[5];
+	s->fcr = regs[6];
+	s->thri_pending = regs[7] != 0;
+	s->irq_level = -1;		/* force the line to be driven from the loaded state */
+	s->rx_head = 0;
+	s->rx_len = n;
+	memcpy(s->rx, rx, n);
+	serial_update_irq(s);
+	pthread_mutex_unlock(&s->lock);
+	return 0;
 }

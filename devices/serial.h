@@ -20,6 +20,11 @@ int serial_attach_input(struct serial *s);
 void serial_destroy(struct serial *s);
 /* Feed bytes as if typed (used by the loop handler and by tests). Returns bytes taken. */
 size_t serial_receive(struct serial *s, const uint8_t *buf, size_t len);
+struct state_writer;
+struct state_reader;
+/* Registers and receive FIFO as section "dev/serial0" (no host fds). */
+int serial_save(struct serial *s, struct state_writer *w);
+int serial_load(struct serial *s, const struct state_reader *r);
 /* Bytes written by the guest so far (metrics). */
 uint64_t serial_tx_bytes(struct serial *s);
 

@@ -76,10 +76,11 @@ static void tss_install(u32 i)
 
 static void idt_build(void)
 {
+	static const u8 extra[ISR_COUNT - 32] = { IPI_VECTOR, SPURIOUS_VECTOR, VIRTIO_VECTOR };
 	u32 i;
 
 	for (i = 0; i < ISR_COUNT; i++) {
-		u32 vec = i < 32 ? i : i == 32 ? IPI_VECTOR : SPURIOUS_VECTOR;
+		u32 vec = i < 32 ? i : extra[i - 32];
 		u64 h = isr_table[i];
 
 		idt[vec].offset_lo = (u16)h;
@@ -208,6 +209,12 @@ void trap_handle(struct trap_frame *f)
 		return;
 	if (f->vector == IPI_VECTOR) {
 		/* Only a wake-up: the woken CPU looks for work itself. */
+		mmio_write32(X86_LAPIC_ADDR + LAPIC_EOI, 0);
+		return;
+	}
+	if (f->vector == VIRTIO_VECTOR) {
+		/* The device is acknowledged first, so its line is low again before the EOI. */
+		virtio_irq();
 		mmio_write32(X86_LAPIC_ADDR + LAPIC_EOI, 0);
 		return;
 	}

@@ -5,9 +5,10 @@
  */
 #include "guest.h"
 
-/* The vectors with a stub, in isr_table order: the exceptions, then IPI and spurious. */
+/* The vectors with a stub, in isr_table order: the exceptions, then IPI, spurious, virtio. */
 #define ISR_VECTORS	0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, \
-			20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, IPI_VECTOR, SPURIOUS_VECTOR
+			20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, IPI_VECTOR, SPURIOUS_VECTOR, \
+			VIRTIO_VECTOR
 
 /* Error-code-pushing exception vectors; the stubs push a zero for all others. */
 #define HAS_ERRCODE(v)	((v) == 8 || ((v) >= 10 && (v) <= 14) || (v) == 17 || \
@@ -158,7 +159,7 @@ isr_common:
 	.section .rodata
 	.balign 8
 	.globl isr_table
-isr_table:					/* vectors 0..31, IPI, spurious */
+isr_table:					/* vectors 0..31, IPI, spurious, virtio */
 .irp vec, ISR_VECTORS
 	.quad	isr_\vec
 .endr

@@ -40,10 +40,11 @@
 #define SEL_UCODE		0x28
 #define SEL_TSS(cpu)		(0x30 + 16 * (cpu))
 
-/* Interrupt vectors: exceptions 0..31 plus these two have handlers (entry.S isr_table). */
+/* Interrupt vectors: exceptions 0..31 plus these three have handlers (entry.S isr_table). */
+#define VIRTIO_VECTOR		48	/* a virtio-mmio device's IOAPIC line; see virtio.c */
 #define IPI_VECTOR		240	/* wakes an idle AP; see smp.c */
 #define SPURIOUS_VECTOR		255	/* LAPIC spurious interrupts */
-#define ISR_COUNT		34
+#define ISR_COUNT		35
 
 #ifndef __ASSEMBLER__
 
@@ -184,6 +185,8 @@ struct guest {
 	u64 pool_next;
 	struct range test[MEMTEST_MAX_RANGES];	/* RAM the memory test owns */
 	u32 test_count;
+	struct range dma;			/* free RAM below 4 GiB for device buffers */
+	struct virtio *virtio;			/* virtio.c's state, allocated on first use */
 	struct {
 		int started;			/* smp_start() ran */
 		u32 online;			/* CPUs taking work, BSP included */
@@ -312,6 +315,7 @@ u64 page_alloc(u64 npages);
 void paging_init(void);
 void map_user(u64 start, u64 end);
 u64 user_alloc(u64 pages);
+u64 dma_alloc(u64 bytes);
 
 /* cpuid.c */
 void test_boot_cpuid(void);
@@ -333,6 +337,16 @@ void test_smp(void);
 void memtest_plan(void);
 void test_memory(void);
 void test_count(void);
+
+/* virtio.c, blk.c, rng.c */
+void virtio_irq(void);
+void test_blk(void);
+void test_blk_ro(void);
+void test_blk_flush(void);
+void test_blk_discard(void);
+void test_blk_zeroes(void);
+void test_blk_bad(void);
+void test_rng(void);
 
 /* trap handling (cpu.c) */
 void trap_handle(struct trap_frame *f);

@@ -62,6 +62,18 @@ void memtest_plan(void)
 		}
 		add_range(cur, end);
 	}
+	/*
+	 * Device buffers (dma_alloc) come from the top of the largest free range below the MMIO
+	 * hole, whatever memtest_mib says.  They may overlap the memory test's RAM: tests run one
+	 * after the other, and the virtio tests reset their devices before they end.
+	 */
+	for (i = 0; i < g.test_count; i++) {
+		const struct range *r = &g.test[i];
+
+		if (r->end <= X86_MMIO_HOLE_START &&
+		    r->end - r->start > g.dma.end - g.dma.start)
+			g.dma = *r;
+	}
 	for (i = 0; i < g.test_count; i++) {
 		u64 len = g.test[i].end - g.test[i].start;
 

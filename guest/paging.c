@@ -155,3 +155,23 @@ u64 user_alloc(u64 pages)
 	write_cr3(g.pml4);				/* flush the TLB */
 	return base;
 }
+
+/*
+ * User-accessible memory for virtio rings and buffers, taken downwards from the top of
+ * g.dma (memtest.c chose it) in whole pages.  It is not zeroed: zeroing at CPL0 costs about
+ * a microsecond per 8 bytes on PVM, so callers clear what they need (rings) themselves and
+ * leave bulk buffers to CPL3 code.  Never freed; the virtio code allocates once per device.
+ */
+u64 dma_alloc(u64 bytes)
+{
+	u64 base;
+
+	bytes = ALIGN_UP(bytes, PAGE_SIZE);
+	if (g.dma.end < g.dma.start + bytes)
+		panic("no free RAM for %lu KiB of device buffers", bytes >> 10);
+	base = g.dma.end - bytes;
+	g.dma.end = base;
+	map_user(base, base + bytes);
+	write_cr3(g.pml4);				/* flush the TLB */
+	return base;
+}

@@ -121,3 +121,74 @@ uint64_t user_fault(void *args)
 	*target = 0x6661756c74ULL;	/* "fault" */
 	return 0;
 }
+
+/* One sector's check; 0 when it matches, else fills the result fields. */
+static int blk_check_sector(struct blk_data_args *a, const volatile uint64_t *p, uint64_t s,
+			    int zeros)
+{
+	uint64_t w, v = zeros ? 0 : blk_pattern_base(a->seed, s);
+
+	for (w = 0; w < BLK_SECTOR_WORDS; w++, v += zeros ? 0 : BLK_PATTERN_STEP) {
+		if (p[w] != v) {
+			a->bad_sector = s;
+			a->bad_word = w;
+			a->expected = v;
+			a->got = p[w];
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int blk_is_zero(const volatile uint64_t *p)
+{
+	uint64_t w;
+
+	for (w = 0; w < BLK_SECTOR_WORDS; w++) {
+		if (p[w])
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Fill or check virtio-blk data buffers (enum blk_data_op); returns 1 at the first mismatch.
+ * Checked buffers are poisoned afterwards, so the next read into them must overwrite every
+ * byte to pass.
+ */
+uint64_t user_blk_data(void *args)
+{
+	struct blk_data_args *a = args;
+	volatile uint64_t *p = (volatile uint64_t *)a->buf;
+	uint64_t i, w, s = a->sector;
+
+	for (i = 0; i < a->count; i++, s++, p += BLK_SECTOR_WORDS) {
+		switch (a->op) {
+		case BLK_FILL: {
+			uint64_t v = blk_pattern_base(a->seed, s);
+
+			for (w = 0; w < BLK_SECTOR_WORDS; w++, v += BLK_PATTERN_STEP)
+				p[w] = v;
+			continue;
+		}
+		case BLK_CHECK:
+		case BLK_CHECK_ZERO:
+			if (blk_check_sector(a, p, s, a->op == BLK_CHECK_ZERO))
+				return 1;
+			break;
+		case BLK_CHECK_ZERO_OR_OLD:
+			if (blk_is_zero(p)) {
+				a->zero_sectors++;
+				break;
+			}
+			if (blk_check_sector(a, p, s, 0))
+				return 1;
+			break;
+		default:
+			break;
+		}
+		for (w = 0; w < BLK_SECTOR_WORDS; w++)
+			p[w] = BLK_POISON_WORD;
+	}
+	return 0;
+}

@@ -52,11 +52,61 @@ struct ap_args {
 	volatile uint64_t *counter;	/* shared, user-accessible; incremented once per CPU */
 };
 
+/*
+ * Bulk work on virtio-blk data buffers (blk.c): `count` 512-byte sectors at `buf` hold disk
+ * sectors `sector`.. in order.
+ */
+enum blk_data_op {
+	BLK_FILL = 0,		/* write blk_pattern() */
+	BLK_CHECK = 1,		/* check blk_pattern(), then poison the buffer */
+	BLK_CHECK_ZERO = 2,	/* check zeros, then poison */
+	BLK_CHECK_ZERO_OR_OLD = 3, /* each sector zeros or blk_pattern(); counts the zeros */
+	BLK_POISON = 4,		/* fill with BLK_POISON_WORD */
+};
+
+#define BLK_SECTOR_WORDS	64		/* 512-byte sectors, 8-byte words */
+#define BLK_POISON_WORD		0x504f49534f4e2121ULL	/* "!!NOSIOP" */
+
+struct blk_data_args {
+	uint64_t buf;		/* user-accessible */
+	uint64_t sector;
+	uint64_t count;
+	uint64_t seed;
+	uint64_t op;		/* enum blk_data_op */
+	/* results: for a failed check, the first bad word; zero sectors seen */
+	uint64_t bad_sector;
+	uint64_t bad_word;
+	uint64_t expected;
+	uint64_t got;
+	uint64_t zero_sectors;
+};
+
+/*
+ * The virtio-blk test pattern (guest/README.md documents it for the host tests): word w
+ * (0..63, little-endian u64) of 512-byte sector s, for seed `seed`, is
+ *
+ *	x = seed ^ (s * 0x9e3779b97f4a7c15)
+ *	x ^= x >> 29;  x *= 0xbf58476d1ce4e5b9;  x ^= x >> 32
+ *	word = x + w * 0x2545f4914f6cdd1d		(all mod 2^64)
+ */
+static inline uint64_t blk_pattern_base(uint64_t seed, uint64_t sector)
+{
+	uint64_t x = seed ^ (sector * 0x9e3779b97f4a7c15ULL);
+
+	x ^= x >> 29;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 32;
+	return x;
+}
+
+#define BLK_PATTERN_STEP	0x2545f4914f6cdd1dULL
+
 /* Entry points for user_call(); each ends with an HC_EXIT hypercall of its return value. */
 uint64_t user_memtest(void *args);
 uint64_t user_count(void *args);
 uint64_t user_ap_work(void *args);
 uint64_t user_fault(void *args);
+uint64_t user_blk_data(void *args);
 
 /* Where the user stub returns to: issues HC_EXIT with %rax. */
 void user_exit_stub(void);

@@ -139,7 +139,8 @@ static const struct control_ops control_vm_ops = {
 /* ---- MHD glue ---- */
 
 /* MHD must never print: its messages go to the VM's log sink at debug level. */
-static void control_mhd_log(void *cls, const char *fmt, va_list ap)
+static void __attribute__((format(printf, 2, 0))) control_mhd_log(void *cls, const char *fmt,
+								  va_list ap)
 {
 	struct control *ctl = cls;
 	char msg[256];

@@ -136,8 +136,27 @@ static bool vcpu_park(struct vcpu *vcpu)
 	pthread_mutex_lock(&vm->lock);
 	vm->nr_parked++;
 	pthread_cond_broadcast(&vm->cond);
-	while (vm->pause_req && !vm->stop_req)
+	while (vm->pause_req && !vm->stop_req) {
+		/*
+		 * Work posted by vm_run_on_vcpus() (state capture): run it here, on this vCPU's own
+		 * thread, without the VM lock so all vCPUs work in parallel.
+		 */
+		if (vcpu->work_seq != vm->vcpu_work_seq) {
+			uint64_t seq = vm->vcpu_work_seq;
+			int (*fn)(struct vcpu *, void *) = vm->vcpu_work_fn;
+			void *arg = vm->vcpu_work_arg;
+			int err;
+
+			pthread_mutex_unlock(&vm->lock);
+			err = fn(vcpu, arg);
+			pthread_mutex_lock(&vm->lock);
+			vcpu->work_err = err;
+			vcpu->work_seq = seq;
+			pthread_cond_broadcast(&vm->cond);
+			continue;
+		}
 		pthread_cond_wait(&vm->cond, &vm->lock);
+	}
 	vm->nr_parked--;
 	stop = vm->stop_req;
 	pthread_mutex_unlock(&vm->lock);

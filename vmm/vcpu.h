@@ -37,6 +37,8 @@ struct vcpu {
 	pthread_t thread;
 	bool thread_started;
 	uint64_t exits;			/* KVM_RUN returns, for metrics */
+	uint64_t work_seq;		/* last vm->vcpu_work_seq this thread ran (vm->lock) */
+	int work_err;			/* its result (vm->lock) */
 };
 
 int vcpu_create(struct vm *vm, unsigned int id, struct vcpu **out);

@@ -18,6 +18,8 @@
 #include "arch/x86/boot.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/layout.h"
+#include "arch/x86/vcpu_state.h"
+#include "state.h"
 #include "devices/i8042.h"
 #include "devices/serial.h"
 #include "control.h"
@@ -376,6 +378,11 @@ int vm_create(struct vm **out, const struct mvmm_config *cfg)
 			goto err;
 		}
 	}
+	err = x86_msr_list_init(vm);
+	if (err) {
+		pr_err(&vm->log, "vm", "MSR list: %s", mvmm_strerror(err));
+		goto err;
+	}
 	err = vm_load_boot(vm, cfg);
 	if (err)
 		goto err;
@@ -517,8 +524,163 @@ void vm_destroy(struct vm *vm)
 	free(vm->config.initrd_path);
 	free(vm->config.cmdline);
 	free(vm->cmdline_extra);
+	free(vm->msr_list);
 	log_fini(&vm->log);
 	pthread_cond_destroy(&vm->cond);
 	pthread_mutex_destroy(&vm->lock);
 	free(vm);
+}
+
+int vm_run_on_vcpus(struct vm *vm, int (*fn)(struct vcpu *, void *), void *arg)
+{
+	uint64_t seq;
+	int err = 0;
+
+	pthread_mutex_lock(&vm->lock);
+	if (vm->state != MVMM_VM_PAUSED || vm->stop_req || vm->nr_exited) {
+		pthread_mutex_unlock(&vm->lock);
+		return -MVMM_ESTATE;
+	}
+	vm->vcpu_work_fn = fn;
+	vm->vcpu_work_arg = arg;
+	seq = ++vm->vcpu_work_seq;
+	pthread_cond_broadcast(&vm->cond);
+	for (;;) {
+		unsigned int done = 0;
+
+		for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+			done += vm->vcpus[i]->work_seq == seq;
+		if (done == vm->nr_vcpus || vm->stop_req)
+			break;
+		pthread_cond_wait(&vm->cond, &vm->lock);
+	}
+	for (unsigned int i = 0; i < vm->nr_vcpus && !err; i++)
+		err = vm->vcpus[i]->work_seq == seq ? vm->vcpus[i]->work_err : -MVMM_ESTATE;
+	pthread_mutex_unlock(&vm->lock);
+	return err;
+}
+
+#define VM_STATE_VERSION 1
+
+struct vcpu_blobs {
+	uint8_t **buf;		/* one finished blob per vCPU */
+	size_t *len;
+};
+
+static int save_one_vcpu(struct vcpu *vcpu, void *arg)
+{
+	struct vcpu_blobs *b = arg;
+	struct state_writer w;
+	int err;
+
+	state_writer_init(&w);
+	err = x86_vcpu_save(vcpu, &w);
+	if (err) {
+		state_writer_free(&w);
+		return err;
+	}
+	return state_writer_finish(&w, &b->buf[vcpu->id], &b->len[vcpu->id]);
+}
+
+/*
+ * Capture order (DESIGN.md §5): the vCPUs are parked (each completed its pending I/O with one
+ * more KVM_RUN), so each saves its own registers on its own thread; then the VM-wide irqchip,
+ * PIT and clock, which only change while vCPUs run; then the devices.
+ */
+int vm_save_state(struct vm *vm, uint8_t **blob, size_t *len)
+{
+	struct vcpu_blobs b = { calloc(vm->nr_vcpus, sizeof(uint8_t *)),
+				calloc(vm->nr_vcpus, sizeof(size_t)) };
+	struct state_writer w;
+	char vendor[12];
+	uint32_t sig;
+	int err;
+
+	state_writer_init(&w);
+	if (!b.buf || !b.len) {
+		err = -ENOMEM;
+		goto out;
+	}
+	x86_cpu_signature(vm, vendor, &sig);
+	state_begin_section(&w, "vm", VM_STATE_VERSION, STATE_SEC_REQUIRED);
+	state_put_u64(&w, vm->mem.size);
+	state_put_u32(&w, vm->nr_vcpus);
+	state_put_bytes(&w, vendor, sizeof(vendor));
+	state_put_u32(&w, sig);
+	state_end_section(&w);
+	err = vm_run_on_vcpus(vm, save_one_vcpu, &b);
+	for (unsigned int i = 0; i < vm->nr_vcpus && !err; i++)
+		err = state_append_blob(&w, b.buf[i], b.len[i]);
+	if (!err)
+		err = x86_vm_save(vm, &w);
+	if (!err)
+		err = serial_save(vm->serial, &w);
+out:
+	for (unsigned int i = 0; b.buf && i < vm->nr_vcpus; i++)
+		free(b.buf[i]);
+	free(b.buf);
+	free(b.len);
+	if (err) {
+		state_writer_free(&w);
+		return err;
+	}
+	return state_writer_finish(&w, blob, len);
+}
+
+static const char *const vm_known_sections[] = {
+	"vm", "vcpu/", "irqchip", "pit", "clock", "dev/serial0", NULL,
+};
+
+int vm_load_state(struct vm *vm, const uint8_t *blob, size_t len)
+{
+	struct state_reader r;
+	struct state_section s;
+	char vendor[12], want_vendor[12], unknown[STATE_NAME_MAX + 1];
+	uint32_t sig, want_sig, nr;
+	uint64_t mem;
+	int err;
+
+	if (vm->state != MVMM_VM_CREATED || vm->threads_started)
+		return -MVMM_ESTATE;
+	err = state_reader_open(&r, blob, len);
+	if (err) {
+		pr_err(&vm->log, "state", "state blob rejected: %s", err == -EPROTO ?
+		       "unknown major version" : "truncated or corrupt");
+		return err;
+	}
+	err = state_check_required(&r, vm_known_sections, unknown, sizeof(unknown));
+	if (err) {
+		pr_err(&vm->log, "state", "state blob needs section '%s' this mvmm does not know",
+		       unknown);
+		return err;
+	}
+	if (state_find(&r, "vm", &s) || s.version != VM_STATE_VERSION)
+		return -EBADMSG;
+	mem = state_get_u64(&s);
+	nr = state_get_u32(&s);
+	state_get_bytes(&s, vendor, sizeof(vendor));
+	sig = state_get_u32(&s);
+	if ((err = state_section_done(&s)))
+		return err;
+	x86_cpu_signature(vm, want_vendor, &want_sig);
+	if (memcmp(vendor, want_vendor, sizeof(vendor)) || sig != want_sig) {
+		pr_err(&vm->log, "state", "state was saved on a different CPU (%.12s 0x%x, this is "
+		       "%.12s 0x%x)", vendor, sig, want_vendor, want_sig);
+		return -MVMM_ECONFIG;
+	}
+	if (mem != vm->mem.size || nr != vm->nr_vcpus) {
+		pr_err(&vm->log, "state", "state is for %llu MiB and %u vCPUs, this VM has %llu MiB "
+		       "and %u", (unsigned long long)(mem >> 20), nr,
+		       (unsigned long long)(vm->mem.size >> 20), vm->nr_vcpus);
+		return -MVMM_ECONFIG;
+	}
+	/* Load order (KVM API): VM-wide chips and clock first, then each vCPU, then devices. */
+	err = x86_vm_load(vm, &r);
+	for (unsigned int i = 0; i < vm->nr_vcpus && !err; i++)
+		err = x86_vcpu_load(vm->vcpus[i], &r);
+	if (!err)
+		err = serial_load(vm->serial, &r);
+	if (err)
+		pr_err(&vm->log, "state", "loading state: %s", mvmm_strerror(err));
+	return err;
 }

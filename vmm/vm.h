@@ -69,6 +69,12 @@ struct vm {
 		char *cmdline;		/* owned or NULL */
 	} config;
 	struct control *control;	/* owned: API server, NULL when none */
+	uint32_t *msr_list;		/* owned: MSRs saved with each vCPU (arch/x86/vcpu_state.c) */
+	uint32_t nr_msrs;
+	bool has_xcrs;			/* KVM_CAP_XCRS */
+	int (*vcpu_work_fn)(struct vcpu *, void *);	/* vm_run_on_vcpus() (vm->lock) */
+	void *vcpu_work_arg;
+	uint64_t vcpu_work_seq;
 	char *cmdline_extra;		/* owned: device announcements appended to the cmdline */
 	struct vdev **vdevs;		/* owned array of virtio devices (devices/virtio/) */
 	unsigned int nr_vdevs;
@@ -81,6 +87,16 @@ void vm_notify(struct vm *vm);
 
 /* Append " <text>" to the kernel command line (devices announce themselves); before boot. */
 int vm_cmdline_append(struct vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * Run fn on every vCPU's own thread while the VM is PAUSED (all vCPUs parked); returns the
+ * first error.  KVM wants vCPU state read on the vCPU's thread (FORK.md).
+ */
+int vm_run_on_vcpus(struct vm *vm, int (*fn)(struct vcpu *, void *), void *arg);
+/* Capture the whole VM state (not RAM) into a new blob; PAUSED only. */
+int vm_save_state(struct vm *vm, uint8_t **blob, size_t *len);
+/* Load a blob into a VM that is CREATED and not started; validates before touching anything. */
+int vm_load_state(struct vm *vm, const uint8_t *blob, size_t len);
 
 int vm_create(struct vm **out, const struct mvmm_config *cfg);
 int vm_start(struct vm *vm);

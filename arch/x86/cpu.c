@@ -102,6 +102,25 @@ void x86_cpuid_filter(struct kvm_cpuid2 *cpuid, const struct x86_cpuid_opts *opt
 	}
 }
 
+void x86_cpu_signature(const struct vm *vm, char vendor[12], uint32_t *signature)
+{
+	const struct kvm_cpuid2 *c = vm->cpuid;
+
+	memset(vendor, 0, 12);
+	*signature = 0;
+	for (uint32_t i = 0; c && i < c->nent; i++) {
+		const struct kvm_cpuid_entry2 *e = &c->entries[i];
+
+		if (e->function == 0) {
+			memcpy(vendor, &e->ebx, 4);
+			memcpy(vendor + 4, &e->edx, 4);
+			memcpy(vendor + 8, &e->ecx, 4);
+		} else if (e->function == 1) {
+			*signature = e->eax;
+		}
+	}
+}
+
 int x86_vm_init(struct vm *vm)
 {
 	struct kvm_cpuid2 *cpuid;
@@ -128,6 +147,7 @@ int x86_vm_init(struct vm *vm)
 		return err;
 	}
 	vm->cpuid = cpuid;
+	vm->has_xcrs = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XCRS) > 0;
 	return 0;
 }
 

@@ -30,6 +30,8 @@ struct x86_cpuid_opts {
  * Only clears bits KVM offered (never invents features) except the topology/identity fields.
  */
 void x86_cpuid_filter(struct kvm_cpuid2 *cpuid, const struct x86_cpuid_opts *opts);
+/* CPU identity recorded in saved state: vendor string (12 bytes) and leaf-1 EAX signature. */
+void x86_cpu_signature(const struct vm *vm, char vendor[12], uint32_t *signature);
 /* True when /dev/kvm is backed by kvm-pvm. */
 bool x86_host_is_pvm(void);
 

@@ -365,7 +365,7 @@ static void test_load(void **state)
 	assert_non_null(strstr(err, path));
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_minimal),
@@ -381,5 +381,9 @@ int main(void)
 		cmocka_unit_test(test_load),
 	};
 
+	if (argc > 1 && argv[1][0])
+		cmocka_set_test_filter(argv[1]);
+	if (argc > 2 && argv[2][0])
+		cmocka_set_skip_filter(argv[2]);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
