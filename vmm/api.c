@@ -7,6 +7,7 @@
 #include "mvmm/mvmm.h"
 #include "util.h"
 #include "control.h"
+#include "snapshot.h"
 #include "vm.h"
 
 #define DEFAULT_MEM (256 * MiB)
@@ -133,4 +134,63 @@ MVMM_PUBLIC int mvmm_vm_api_listen(mvmm_vm *h, const char *path)
 	if (err)
 		vm->control = NULL;
 	return err;
+}
+
+MVMM_PUBLIC int mvmm_vm_snapshot(mvmm_vm *h, const char *dir)
+{
+	if (!h || !dir || !*dir)
+		return -EINVAL;
+	return vm_snapshot(h->vm, dir);
+}
+
+MVMM_PUBLIC int mvmm_vm_restore(const char *dir, const struct mvmm_config *cfg, mvmm_vm **out)
+{
+	struct snapshot_files f;
+	struct vm_restore r;
+	struct mvmm_config c;
+	struct mvmm_log log;
+	struct mvmm_vm *h;
+	int err;
+
+	if (!out || !dir)
+		return -EINVAL;
+	*out = NULL;
+	err = config_import(cfg, &c);
+	if (err)
+		return err;
+	log_init(&log, c.log_fn, c.log_opaque, c.log_level);
+	err = snapshot_open(dir, &f, &log);
+	log_fini(&log);
+	if (err)
+		return err;
+	/* Explicit sizes must agree with the snapshot; defaults are replaced by its values. */
+	if ((cfg->size > offsetof(struct mvmm_config, mem_bytes) && cfg->mem_bytes &&
+	     cfg->mem_bytes != f.mem_bytes) ||
+	    (cfg->size > offsetof(struct mvmm_config, cpus) && cfg->cpus && cfg->cpus != f.cpus)) {
+		snapshot_files_free(&f);
+		return -MVMM_ECONFIG;
+	}
+	c.mem_bytes = f.mem_bytes;
+	c.cpus = f.cpus;
+	c.kernel_path = NULL;
+	c.kernel_data = NULL;
+	c.initrd_path = NULL;
+	c.initrd_data = NULL;
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		snapshot_files_free(&f);
+		return -ENOMEM;
+	}
+	r.mem_fd = f.mem_fd;		/* the VM owns it from here */
+	f.mem_fd = -1;
+	r.blob = f.blob;
+	r.blob_len = f.blob_len;
+	err = vm_create_restored(&h->vm, &c, &r);
+	snapshot_files_free(&f);
+	if (err) {
+		free(h);
+		return err;
+	}
+	*out = h;
+	return 0;
 }

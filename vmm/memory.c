@@ -60,6 +60,24 @@ err_close:
 	return err;
 }
 
+int guest_mem_create_private(struct guest_mem *mem, int fd, uint64_t size)
+{
+	memset(mem, 0, sizeof(*mem));
+	mem->memfd = fd;
+	if (size == 0 || !IS_ALIGNED(size, 2 * MiB))
+		return -EINVAL;
+	mem->host = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, fd, 0);
+	if (mem->host == MAP_FAILED) {
+		mem->host = NULL;
+		return -errno;
+	}
+	madvise(mem->host, size, MADV_DONTFORK);
+	mem->private_map = true;
+	mem->size = size;
+	layout_regions(mem);
+	return 0;
+}
+
 void guest_mem_destroy(struct guest_mem *mem)
 {
 	if (!mem)

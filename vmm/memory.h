@@ -19,8 +19,9 @@ struct mem_region {
 };
 
 struct guest_mem {
-	int memfd;			/* owned; -1 when none */
-	uint8_t *host;			/* owned mapping of the whole memfd, MAP_SHARED */
+	int memfd;			/* owned backing fd (memfd, or a snapshot file); -1: none */
+	bool private_map;		/* host is MAP_PRIVATE of memfd (restore): writes stay ours */
+	uint8_t *host;			/* owned mapping of the whole backing fd */
 	uint64_t size;			/* total RAM bytes */
 	unsigned int nr_regions;
 	struct mem_region regions[GUEST_MEM_MAX_REGIONS];
@@ -28,6 +29,12 @@ struct guest_mem {
 
 /* Create RAM of `size` bytes laid out by the arch (see arch/x86/layout.h). */
 int guest_mem_create(struct guest_mem *mem, uint64_t size);
+/*
+ * RAM backed by an existing file (a snapshot's memory image), mapped MAP_PRIVATE: pages load
+ * lazily from the page cache, which every restore of the same snapshot shares, and the guest's
+ * writes stay private.  Takes ownership of fd.
+ */
+int guest_mem_create_private(struct guest_mem *mem, int fd, uint64_t size);
 /* NULL-safe; unmaps and closes. */
 void guest_mem_destroy(struct guest_mem *mem);
 /* Register every region as a KVM memslot on vm_fd. */

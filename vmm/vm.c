@@ -22,6 +22,7 @@
 #include "state.h"
 #include "devices/i8042.h"
 #include "devices/serial.h"
+#include "devices/virtio/devices.h"
 #include "control.h"
 
 #define KVM_API_EXPECTED 12
@@ -312,11 +313,21 @@ static int vm_check_config(struct vm *vm, const struct mvmm_config *cfg)
 /* Construction order matters: KVM wants the irqchip before vCPUs, memory before the loader. */
 int vm_create(struct vm **out, const struct mvmm_config *cfg)
 {
+	return vm_create_restored(out, cfg, NULL);
+}
+
+int vm_create_restored(struct vm **out, const struct mvmm_config *cfg,
+		       const struct vm_restore *restore)
+{
 	struct vm *vm = calloc(1, sizeof(*vm));
+	bool fd_taken = false;
 	int err;
 
-	if (!vm)
+	if (!vm) {
+		if (restore)
+			close(restore->mem_fd);
 		return -ENOMEM;
+	}
 	vm->kvm_fd = vm->vm_fd = -1;
 	vm->mem.memfd = -1;
 	pthread_mutex_init(&vm->lock, NULL);
@@ -340,7 +351,13 @@ int vm_create(struct vm **out, const struct mvmm_config *cfg)
 	err = vm_open_kvm(vm);
 	if (err)
 		goto err;
-	err = guest_mem_create(&vm->mem, cfg->mem_bytes);
+	if (restore) {
+		/* From here on vm->mem owns the fd (closed by guest_mem_destroy()). */
+		err = guest_mem_create_private(&vm->mem, restore->mem_fd, cfg->mem_bytes);
+		fd_taken = true;
+	} else {
+		err = guest_mem_create(&vm->mem, cfg->mem_bytes);
+	}
 	if (!err)
 		err = guest_mem_register(&vm->mem, vm->vm_fd);
 	if (err) {
@@ -366,6 +383,10 @@ int vm_create(struct vm **out, const struct mvmm_config *cfg)
 		err = i8042_create(vm, &vm->i8042);
 	if (err)
 		goto err;
+	/* virtio devices announce themselves on the command line, so before the kernel loads. */
+	err = virtio_devices_create(vm, cfg);
+	if (err)
+		goto err;
 	vm->vcpus = calloc(vm->nr_vcpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus) {
 		err = -ENOMEM;
@@ -383,7 +404,8 @@ int vm_create(struct vm **out, const struct mvmm_config *cfg)
 		pr_err(&vm->log, "vm", "MSR list: %s", mvmm_strerror(err));
 		goto err;
 	}
-	err = vm_load_boot(vm, cfg);
+	/* A restored VM's RAM already holds the kernel; its registers come from the blob. */
+	err = restore ? vm_load_state(vm, restore->blob, restore->blob_len) : vm_load_boot(vm, cfg);
 	if (err)
 		goto err;
 	err = serial_attach_input(vm->serial);
@@ -393,6 +415,8 @@ int vm_create(struct vm **out, const struct mvmm_config *cfg)
 	return 0;
 
 err:
+	if (restore && !fd_taken)
+		close(restore->mem_fd);
 	vm_destroy(vm);
 	return err;
 }
@@ -507,6 +531,7 @@ void vm_destroy(struct vm *vm)
 	for (unsigned int i = 0; vm->vcpus && i < vm->nr_vcpus; i++)
 		vcpu_destroy(vm->vcpus[i]);
 	free(vm->vcpus);
+	virtio_devices_destroy(vm);
 	i8042_destroy(vm->i8042);
 	serial_destroy(vm->serial);
 	loop_fini(&vm->loop);

@@ -99,6 +99,19 @@ int vm_save_state(struct vm *vm, uint8_t **blob, size_t *len);
 int vm_load_state(struct vm *vm, const uint8_t *blob, size_t len);
 
 int vm_create(struct vm **out, const struct mvmm_config *cfg);
+
+/* What a restore brings instead of a kernel: RAM image and state blob. */
+struct vm_restore {
+	int mem_fd;			/* RAM image, mapped MAP_PRIVATE; ownership passes to the VM */
+	const uint8_t *blob;		/* state blob (borrowed) */
+	size_t blob_len;
+};
+
+/* vm_create, but RAM and CPU state come from `restore` instead of a kernel. */
+int vm_create_restored(struct vm **out, const struct mvmm_config *cfg,
+		       const struct vm_restore *restore);
+/* Write a snapshot directory (state, sparse RAM image, manifest) atomically; pauses meanwhile. */
+int vm_snapshot(struct vm *vm, const char *dir);
 int vm_start(struct vm *vm);
 int vm_pause(struct vm *vm);
 int vm_resume(struct vm *vm);

@@ -50,6 +50,7 @@ struct cli_command {
 };
 
 int cmd_run(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
 /* pause, resume, stop, status, ls; NULL-terminated. */
 extern const struct cli_command cli_client_commands[];
 const char *cli_runtime_dir(char *buf, size_t len);

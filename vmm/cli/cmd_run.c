@@ -34,6 +34,8 @@ struct run_opts {
 	char disk_specs[MVMM_MAX_DISKS][PATH_MAX + 64];	/* owned copies the disks point into */
 	unsigned int nr_disks;
 	bool rng;
+	const char *restore_dir;	/* `mvmm restore DIR` */
+	bool machine_flags;		/* a flag that only `run` takes was given */
 };
 
 static void run_usage(FILE *f)
@@ -154,15 +156,19 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'k':
+			o->machine_flags = true;
 			o->kernel = optarg;
 			break;
 		case 'i':
+			o->machine_flags = true;
 			o->initrd = optarg;
 			break;
 		case 'c':
+			o->machine_flags = true;
 			o->cmdline = optarg;
 			break;
 		case 'm':
+			o->machine_flags = true;
 			if (mvmm_parse_size(optarg, &o->mem) < 0 || o->mem < 16ULL << 20 ||
 			    (o->mem & ((2ULL << 20) - 1)) || o->mem > (1ULL << 40)) {
 				cli_error("--mem '%s': need a size such as 256M or 1G, a multiple "
@@ -171,6 +177,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 			}
 			break;
 		case 'n':
+			o->machine_flags = true;
 			errno = 0;
 			o->cpus = strtoul(optarg, &end, 10);
 			if (errno || *end || end == optarg || o->cpus < 1 ||
@@ -211,13 +218,16 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 			o->name = optarg;
 			break;
 		case 'd':
+			o->machine_flags = true;
 			if (parse_disk(o, optarg))
 				return CLI_EXIT_USAGE;
 			break;
 		case 'r':
+			o->machine_flags = true;
 			o->rng = true;
 			break;
 		case 'C':
+			o->machine_flags = true;
 			break;	/* loaded before the flags by apply_config() */
 		case 'h':
 			run_usage(stdout);
@@ -229,6 +239,19 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 			cli_error("unknown option '%s' (try 'mvmm run --help')", argv[optind - 1]);
 			return CLI_EXIT_USAGE;
 		}
+	}
+	if (o->restore_dir) {
+		/* `mvmm restore DIR`: the machine comes from the snapshot. */
+		if (o->machine_flags) {
+			cli_error("restore takes the machine from the snapshot: only --serial, "
+				  "--api-sock, --name and --log-level apply");
+			return CLI_EXIT_USAGE;
+		}
+		if (optind + 1 != argc) {
+			cli_error("'mvmm restore' needs one snapshot directory");
+			return CLI_EXIT_USAGE;
+		}
+		o->restore_dir = argv[optind++];
 	}
 	if (optind < argc) {
 		cli_error("unexpected argument '%s' (try 'mvmm run --help')", argv[optind]);
@@ -357,7 +380,7 @@ static int supervise(mvmm_vm *vm, int sfd)
 	return exit_code(&info);
 }
 
-static int run_with(struct json_config *jc, int argc, char **argv)
+static int run_with(struct json_config *jc, int argc, char **argv, bool restore)
 {
 	static struct run_opts o;	/* large (disk specs); cmd_run runs once per process */
 	struct cli_log cl;
@@ -374,7 +397,8 @@ static int run_with(struct json_config *jc, int argc, char **argv)
 	o.cpus = 1;
 	o.serial = "stdio";
 	o.log_level = MVMM_LOG_WARN;
-	config_path = find_config_arg(argc, argv);
+	o.restore_dir = restore ? "" : NULL;
+	config_path = restore ? NULL : find_config_arg(argc, argv);
 	if (config_path && (rc = apply_config(jc, config_path, &o)))
 		return rc;
 	rc = parse_args(argc, argv, &o);
@@ -445,7 +469,13 @@ static int run_with(struct json_config *jc, int argc, char **argv)
 		goto out_serial;
 	}
 
-	err = mvmm_vm_create(&cfg, &vm);
+	if (o.restore_dir) {
+		cfg.mem_bytes = 0;	/* from the snapshot */
+		cfg.cpus = 0;
+		err = mvmm_vm_restore(o.restore_dir, &cfg, &vm);
+	} else {
+		err = mvmm_vm_create(&cfg, &vm);
+	}
 	if (err) {
 		if (!cl.errors)
 			cli_error("cannot create the VM: %s", mvmm_strerror(err));
@@ -490,7 +520,17 @@ out_serial:
 int cmd_run(int argc, char **argv)
 {
 	struct json_config jc = { 0 };	/* --config strings live until the VM is gone */
-	int rc = run_with(&jc, argc, argv);
+	int rc = run_with(&jc, argc, argv, false);
+
+	json_config_free(&jc);
+	return rc;
+}
+
+/* `mvmm restore DIR [--serial ..] [--api-sock P | --name N] [--log-level L]` */
+int cmd_restore(int argc, char **argv)
+{
+	struct json_config jc = { 0 };
+	int rc = run_with(&jc, argc, argv, true);
 
 	json_config_free(&jc);
 	return rc;

@@ -54,7 +54,8 @@ static void usage(FILE *f)
 	fputs("usage: mvmm <command> [options]   ('mvmm <command> --help' for its options)\n"
 	      "\n"
 	      "commands:\n"
-	      "  run       boot a VM (the embedded test guest unless --kernel is given)\n",
+	      "  run       boot a VM (the embedded test guest unless --kernel is given)\n"
+	      "  restore   run a VM from a snapshot directory (mvmm restore DIR)\n",
 	      f);
 	for (const struct cli_command *c = cli_client_commands; c->name; c++)
 		fprintf(f, "  %-9s %s\n", c->name, c->help);
@@ -86,6 +87,7 @@ static int cmd_help(int argc, char **argv)
 
 static const struct cli_command commands[] = {
 	{ "run", cmd_run, NULL },
+	{ "restore", cmd_restore, NULL },
 	{ "version", cmd_version, NULL },
 	{ "--version", cmd_version, NULL },
 	{ "help", cmd_help, NULL },

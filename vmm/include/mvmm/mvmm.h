@@ -166,6 +166,19 @@ MVMM_PUBLIC void mvmm_vm_destroy(mvmm_vm *vm);
  */
 MVMM_PUBLIC int mvmm_vm_api_listen(mvmm_vm *vm, const char *path);
 
+/*
+ * Write a snapshot of the VM into the new directory `dir` (must not exist): state blob, sparse
+ * RAM image and manifest, published atomically.  A running VM is paused meanwhile and resumed.
+ */
+MVMM_PUBLIC int mvmm_vm_snapshot(mvmm_vm *vm, const char *dir);
+/*
+ * Create a VM (state CREATED; mvmm_vm_start runs it) from a snapshot directory.  RAM and vCPU
+ * state come from the snapshot; from cfg only the console fds, log sink and level are used
+ * (mem_bytes/cpus, when set, must match the snapshot).  Corrupt or foreign snapshots fail with
+ * -EBADMSG, -EPROTO or -MVMM_ECONFIG and a logged reason.
+ */
+MVMM_PUBLIC int mvmm_vm_restore(const char *dir, const struct mvmm_config *cfg, mvmm_vm **out);
+
 /* Parse "256M", "1G", "4096K", "1048576" (bytes) into *out; -EINVAL / -ERANGE. */
 MVMM_PUBLIC int mvmm_parse_size(const char *s, uint64_t *out);
 

@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <json-c/json.h>
+#include <zlib.h>
+
+#include "snapshot.h"
+#include "state.h"
+#include "util.h"
+#include "vm.h"
+
+#define MANIFEST_MAX (64 * 1024)
+#define PAGE 4096ULL
+
+static int write_all(int fd, const void *buf, size_t len, off_t off)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		off += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static bool page_is_zero(const uint8_t *p)
+{
+	static const uint8_t zero[PAGE];
+
+	return memcmp(p, zero, PAGE) == 0;
+}
+
+/*
+ * RAM image: only pages that hold data are written, so the file is sparse.  A memfd tells
+ * which ranges were ever touched (SEEK_DATA/SEEK_HOLE); inside them all-zero pages are skipped
+ * too.  Reads go through the host mapping, never the guest's view.
+ */
+static int write_memory(struct vm *vm, int fd)
+{
+	uint64_t off = 0, size = vm->mem.size;
+	int err;
+
+	if (ftruncate(fd, (off_t)size) < 0)
+		return -errno;
+	while (off < size) {
+		off_t data = vm->mem.memfd >= 0 && !vm->mem.private_map ?
+				     lseek(vm->mem.memfd, (off_t)off, SEEK_DATA) : (off_t)off;
+		off_t hole;
+
+		if (data < 0)
+			break;	/* ENXIO: no data after off */
+		hole = vm->mem.memfd >= 0 && !vm->mem.private_map ?
+			       lseek(vm->mem.memfd, data, SEEK_HOLE) : (off_t)size;
+		if (hole < 0)
+			hole = (off_t)size;
+		for (uint64_t p = ALIGN_DOWN((uint64_t)data, PAGE); p < (uint64_t)hole; p += PAGE) {
+			if (page_is_zero(vm->mem.host + p))
+				continue;
+			err = write_all(fd, vm->mem.host + p, PAGE, (off_t)p);
+			if (err)
+				return err;
+		}
+		off = (uint64_t)hole;
+	}
+	return 0;
+}
+
+static int write_file(const char *dir, const char *name, const void *buf, size_t len)
+{
+	char path[PATH_MAX];
+	int fd, err;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	err = write_all(fd, buf, len, 0);
+	if (!err && fsync(fd) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+static int fsync_path(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+static int write_snapshot(struct vm *vm, const char *tmp, const uint8_t *blob, size_t len)
+{
+	char path[PATH_MAX];
+	json_object *m = json_object_new_object(), *st = json_object_new_object(),
+		    *mem = json_object_new_object();
+	const char *text;
+	int fd, err;
+
+	snprintf(path, sizeof(path), "%s/memory.bin", tmp);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		err = -errno;
+		goto out;
+	}
+	err = write_memory(vm, fd);
+	if (!err && fsync(fd) < 0)
+		err = -errno;
+	close(fd);
+	if (!err)
+		err = write_file(tmp, "state.bin", blob, len);
+	if (err)
+		goto out;
+	json_object_object_add(m, "format", json_object_new_string(SNAPSHOT_FORMAT));
+	json_object_object_add(m, "version", json_object_new_int(SNAPSHOT_VERSION));
+	json_object_object_add(m, "mem_bytes", json_object_new_int64((int64_t)vm->mem.size));
+	json_object_object_add(m, "cpus", json_object_new_int((int)vm->nr_vcpus));
+	json_object_object_add(st, "file", json_object_new_string("state.bin"));
+	json_object_object_add(st, "bytes", json_object_new_int64((int64_t)len));
+	json_object_object_add(st, "crc32", json_object_new_int64(
+		(int64_t)crc32(crc32(0L, Z_NULL, 0), blob, (uInt)len)));
+	json_object_object_add(mem, "file", json_object_new_string("memory.bin"));
+	json_object_object_add(mem, "bytes", json_object_new_int64((int64_t)vm->mem.size));
+	json_object_object_add(m, "state", json_object_get(st));
+	json_object_object_add(m, "memory", json_object_get(mem));
+	text = json_object_to_json_string_ext(m, JSON_C_TO_STRING_PRETTY);
+	err = write_file(tmp, "manifest.json", text, strlen(text));
+	if (!err)
+		err = fsync_path(tmp);
+out:
+	json_object_put(st);
+	json_object_put(mem);
+	json_object_put(m);
+	return err;
+}
+
+static void remove_tmp(const char *tmp)
+{
+	static const char *const files[] = { "memory.bin", "state.bin", "manifest.json" };
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		snprintf(path, sizeof(path), "%s/%s", tmp, files[i]);
+		unlink(path);
+	}
+	rmdir(tmp);
+}
+
+int vm_snapshot(struct vm *vm, const char *dir)
+{
+	char tmp[PATH_MAX], parent[PATH_MAX];
+	uint8_t *blob = NULL;
+	size_t len = 0;
+	bool resume;
+	int err;
+
+	if (strlen(dir) + 16 >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	if (access(dir, F_OK) == 0)
+		return -EEXIST;
+	pthread_mutex_lock(&vm->lock);
+	resume = vm->state == MVMM_VM_RUNNING;
+	pthread_mutex_unlock(&vm->lock);
+	err = vm_pause(vm);
+	if (err)
+		return err;
+	err = vm_save_state(vm, &blob, &len);
+	snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", dir);
+	if (!err && !mkdtemp(tmp))
+		err = -errno;
+	if (!err) {
+		err = write_snapshot(vm, tmp, blob, len);
+		/* rename() publishes the complete directory at once; it fails if DIR appeared. */
+		if (!err && rename(tmp, dir) < 0)
+			err = -errno;
+		if (err)
+			remove_tmp(tmp);
+	}
+	if (!err) {
+		snprintf(parent, sizeof(parent), "%s", dir);
+		err = fsync_path(dirname(parent));
+	}
+	if (resume)
+		vm_resume(vm);
+	free(blob);
+	if (err)
+		pr_err(&vm->log, "snapshot", "snapshot to %s: %s", dir, mvmm_strerror(err));
+	else
+		pr_info(&vm->log, "snapshot", "snapshot written to %s", dir);
+	return err;
+}
+
+static int64_t jint(json_object *o, const char *k)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, k, &v) || !json_object_is_type(v, json_type_int))
+		return -1;
+	return json_object_get_int64(v);
+}
+
+static const char *jstr(json_object *o, const char *k)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, k, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+/* Read a whole small file (<= max bytes). */
+static int slurp(const char *dir, const char *name, size_t max, uint8_t **buf, size_t *len)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
+		close(fd);
+		return -EBADMSG;
+	}
+	*len = (size_t)st.st_size;
+	*buf = malloc(*len + 1);
+	if (!*buf)
+		err = -ENOMEM;
+	else if (read(fd, *buf, *len) != (ssize_t)*len)
+		err = -EIO;
+	else
+		(*buf)[*len] = 0;
+	close(fd);
+	if (err) {
+		free(*buf);
+		*buf = NULL;
+	}
+	return err;
+}
+
+#define BAD(...)                                                                                   \
+	do {                                                                                       \
+		pr_err(log, "snapshot", __VA_ARGS__);                                              \
+		err = -EBADMSG;                                                                    \
+		goto out;                                                                          \
+	} while (0)
+
+int snapshot_open(const char *dir, struct snapshot_files *f, struct mvmm_log *log)
+{
+	uint8_t *text = NULL;
+	size_t tlen = 0;
+	json_object *m = NULL, *st, *mem;
+	char path[PATH_MAX];
+	struct stat sb;
+	int64_t bytes, crc, mem_bytes, cpus;
+	int err;
+
+	memset(f, 0, sizeof(*f));
+	f->mem_fd = -1;
+	err = slurp(dir, "manifest.json", MANIFEST_MAX, &text, &tlen);
+	if (err) {
+		pr_err(log, "snapshot", "%s: no readable manifest.json (%s)", dir, mvmm_strerror(err));
+		return err == -ENOENT ? -ENOENT : -EBADMSG;
+	}
+	m = json_tokener_parse((const char *)text);
+	if (!m || !json_object_is_type(m, json_type_object))
+		BAD("%s/manifest.json: not a JSON object", dir);
+	if (!jstr(m, "format") || strcmp(jstr(m, "format"), SNAPSHOT_FORMAT))
+		BAD("%s: not an mvmm snapshot", dir);
+	if (jint(m, "version") != SNAPSHOT_VERSION)
+		BAD("%s: snapshot version %lld, this mvmm reads %d", dir,
+		    (long long)jint(m, "version"), SNAPSHOT_VERSION);
+	mem_bytes = jint(m, "mem_bytes");
+	cpus = jint(m, "cpus");
+	if (mem_bytes <= 0 || (mem_bytes & (int64_t)(2 * MiB - 1)) || cpus < 1 ||
+	    cpus > MVMM_MAX_CPUS)
+		BAD("%s/manifest.json: bad mem_bytes or cpus", dir);
+	if (!json_object_object_get_ex(m, "state", &st) ||
+	    !json_object_object_get_ex(m, "memory", &mem) || !jstr(st, "file") ||
+	    strcmp(jstr(st, "file"), "state.bin") || !jstr(mem, "file") ||
+	    strcmp(jstr(mem, "file"), "memory.bin"))
+		BAD("%s/manifest.json: missing state or memory entry", dir);
+	bytes = jint(st, "bytes");
+	crc = jint(st, "crc32");
+	if (slurp(dir, "state.bin", STATE_MAX_SIZE, &f->blob, &f->blob_len) ||
+	    (int64_t)f->blob_len != bytes ||
+	    (int64_t)crc32(crc32(0L, Z_NULL, 0), f->blob, (uInt)f->blob_len) != crc)
+		BAD("%s/state.bin: missing, truncated or corrupt", dir);
+	snprintf(path, sizeof(path), "%s/memory.bin", dir);
+	f->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (f->mem_fd < 0 || fstat(f->mem_fd, &sb) < 0 || !S_ISREG(sb.st_mode) ||
+	    sb.st_size != mem_bytes || jint(mem, "bytes") != mem_bytes)
+		BAD("%s/memory.bin: missing or not %lld bytes", dir, (long long)mem_bytes);
+	f->mem_bytes = (uint64_t)mem_bytes;
+	f->cpus = (uint32_t)cpus;
+out:
+	json_object_put(m);
+	free(text);
+	if (err)
+		snapshot_files_free(f);
+	return err;
+}
+
+void snapshot_files_free(struct snapshot_files *f)
+{
+	if (!f)
+		return;
+	if (f->mem_fd >= 0)
+		close(f->mem_fd);
+	free(f->blob);
+	f->mem_fd = -1;
+	f->blob = NULL;
+}
