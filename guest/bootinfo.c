@@ -125,6 +125,20 @@ static const struct {
 	{ "count_ms", offsetof(struct options, count_ms) },
 	{ "smp_timeout_ms", offsetof(struct options, smp_timeout_ms) },
 	{ "exit", offsetof(struct options, exit_code) },
+	{ "virtio_features", offsetof(struct options, virtio_features) },
+	{ "blk_seed", offsetof(struct options, blk_seed) },
+	{ "blk_sectors", offsetof(struct options, blk_sectors) },
+	{ "blk_depth", offsetof(struct options, blk_depth) },
+	{ "rng_bytes", offsetof(struct options, rng_bytes) },
+};
+
+static const struct {
+	const char *name;
+	u32 mode;
+} blk_modes[] = {
+	{ "write", BLK_MODE_WRITE },
+	{ "read", BLK_MODE_READ },
+	{ "rw", BLK_MODE_RW },
 };
 
 /* If the word is `key=value`, the value's length (value at word + strlen(key) + 1), else -1. */
@@ -147,6 +161,18 @@ static void option_word(const char *word, size_t len)
 	if (vlen >= 0) {
 		o->tests = word + len - vlen;
 		o->tests_len = (size_t)vlen;
+		return;
+	}
+	vlen = value_of(word, len, "blk_mode");
+	if (vlen >= 0) {
+		for (i = 0; i < ARRAY_SIZE(blk_modes); i++) {
+			if (strlen(blk_modes[i].name) == (size_t)vlen &&
+			    !strncmp(word + len - vlen, blk_modes[i].name, (size_t)vlen)) {
+				o->blk_mode = blk_modes[i].mode;
+				return;
+			}
+		}
+		check_fail("cmdline", "blk_mode must be write, read or rw");
 		return;
 	}
 	for (i = 0; i < ARRAY_SIZE(numeric_options); i++) {
@@ -173,6 +199,10 @@ void options_parse(void)
 	g.opt.count_ms = 2000;
 	g.opt.smp_timeout_ms = 1000;
 	g.opt.exit_code = NO_EXIT_CODE;
+	g.opt.virtio_features = ~0ULL;
+	g.opt.blk_depth = 64;
+	g.opt.blk_mode = BLK_MODE_RW;
+	g.opt.rng_bytes = 4096;
 
 	while (*p) {
 		const char *word;

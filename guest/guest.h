@@ -108,7 +108,17 @@ struct options {
 	u64 count_ms;
 	u64 smp_timeout_ms;
 	u64 exit_code;				/* NO_EXIT_CODE: derive from checks */
+	u64 virtio_features;			/* optional virtio features the guest may take */
+	u64 blk_seed;				/* test pattern seed (blk.c) */
+	u64 blk_sectors;			/* 0: the whole disk */
+	u64 blk_depth;				/* requests in flight */
+	u32 blk_mode;				/* BLK_MODE_* */
+	u64 rng_bytes;
 };
+
+#define BLK_MODE_WRITE		1
+#define BLK_MODE_READ		2
+#define BLK_MODE_RW		(BLK_MODE_WRITE | BLK_MODE_READ)
 
 #define NO_EXIT_CODE		(~0ULL)
 

@@ -41,6 +41,13 @@ static const struct test tests[] = {
 	{ "smp", test_smp },
 	{ "count", test_count },
 	{ "fault", test_fault },
+	{ "blk", test_blk },
+	{ "blk_ro", test_blk_ro },
+	{ "blk_flush", test_blk_flush },
+	{ "blk_discard", test_blk_discard },
+	{ "blk_zeroes", test_blk_zeroes },
+	{ "blk_bad", test_blk_bad },
+	{ "rng", test_rng },
 };
 
 static void run_test(const char *name, size_t len)

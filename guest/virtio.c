@@ -148,7 +148,12 @@ struct virtio *virtio_get(void)
 		if ((size_t)(p - w) <= klen || strncmp(w, key, klen))
 			continue;
 		if (parse_device(w + klen, p - w - klen, &size, &base, &irq)) {
-			check_fail("virtio", "cannot parse '%.*s'", 0, "");
+			char word[64];
+			size_t n = MIN((size_t)(p - w), sizeof(word) - 1);
+
+			memcpy(word, w, n);
+			word[n] = '\0';
+			check_fail("virtio", "cannot parse '%s'", word);
 			continue;
 		}
 		add_device(v, size, base, irq);

@@ -84,6 +84,11 @@ struct virtio {
 	volatile u32 irq_count;			/* interrupts taken for irq_dev */
 	volatile u32 irq_status;		/* InterruptStatus bits they carried, ORed */
 	volatile u32 irq_stray;			/* interrupts with no device or no status */
+	/* Buffers the tests share (one device is tested at a time); dma memory, 0: none yet. */
+	u64 blk_reqs;				/* blk.c's request headers and tables */
+	u64 blk_buf;				/* blk.c's data buffer */
+	u64 blk_buf_bytes;
+	u64 rng_buf;				/* rng.c's two samples */
 };
 
 /* The devices on the command line, discovered (and printed) on the first call. */
@@ -133,7 +138,7 @@ int virtq_add(struct virtq *q, const struct vbuf *bufs, u32 n, u32 token, u64 in
 /* Publish what virtq_add queued and notify the device unless it asked not to be. */
 void virtq_kick(struct vdev *d, struct virtq *q);
 /*
- * Take one used entry: 1 and *token/*len when there was one, 0 when none, -1 when the device
+ * Take one used entry: 1 (with *token and *len) when there was one, 0 when none, -1 when the device
  * broke the ring (bad id or index; *why says how).
  */
 int virtq_get(struct virtq *q, u32 *token, u32 *len, const char **why);

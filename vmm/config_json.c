@@ -61,6 +61,11 @@ static void __attribute__((format(printf, 3, 4))) set_err(char *err, size_t errl
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
+	/* Messages quote user input: keep them on one printable line. */
+	for (char *p = err; *p; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	}
 }
 
 /* "a string", "an integer", ... for "expected X, got Y" messages. */

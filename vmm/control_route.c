@@ -117,6 +117,11 @@ respond_error(struct control_response *resp, unsigned int status, const char *fm
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* Messages quote the URL and member names: keep them on one printable line. */
+	for (char *p = msg; *p; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	}
 	put(o, "error", json_object_new_string(msg), &err);
 	return respond_json(resp, status, o, err);
 }

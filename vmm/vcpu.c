@@ -243,7 +243,7 @@ static void *vcpu_thread(void *arg)
 			vm_request_stop(vm, MVMM_STOP_ERROR, 0, -errno);
 			break;
 		}
-		vcpu->exits++;
+		__atomic_fetch_add(&vcpu->exits, 1, __ATOMIC_RELAXED);
 		if (!vcpu_dispatch(vcpu))
 			break;
 	}

@@ -80,8 +80,9 @@ bool virtq_enable_notify(struct virtq *q);
 uint16_t virtq_pending(const struct virtq *q);
 
 /*
- * vring_need_event() from the virtio spec: with EVENT_IDX, notify when the event index lies in
- * the half-open window (old, new] of indices just published, computed modulo 2^16.
+ * vring_need_event() from the virtio spec.  With EVENT_IDX the driver asks for an interrupt once
+ * the used entry at `event_idx` is filled; we just moved the used index from old_idx to
+ * new_idx, i.e. filled entries [old_idx, new_idx).  All modulo 2^16: the ring indices wrap.
  */
 static inline bool virtq_need_event(uint16_t event_idx, uint16_t new_idx, uint16_t old_idx)
 {

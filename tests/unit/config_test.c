@@ -229,6 +229,7 @@ static void test_bad_values(void **state)
 	expect_bad("{\"api_sock\":\"\"}", "api_sock: must not be empty");
 	expect_bad("{\"log_level\":\"verbose\"}", "log_level: 'verbose' is not one of");
 	expect_bad("{\"log_level\":\"ERROR\"}", "log_level:");
+	expect_bad("{\"serial\":\"a\\nb\"}", "serial: 'a?b' is not");	/* stays one line */
 	memset(name, 'a', sizeof(name));
 	snprintf(sock, sizeof(sock), "{\"api_sock\":\"/%.*s\"}", JSON_CONFIG_SOCK_MAX, name);
 	expect_bad(sock, "api_sock: longer than 107 bytes");

@@ -290,6 +290,8 @@ static void test_not_found(void **state)
 		expect_error(fx, "no such endpoint");
 		assert_null(fx->resp.allow);
 	}
+	request(fx, "GET", "/a\nb\x7f", NULL, 404);
+	expect_error(fx, "no such endpoint: /a?b?");	/* one printable line */
 	request(fx, "PUT", "/nope", "{\"x\":1}", 404);
 	expect_error(fx, "no such endpoint: /nope");
 	assert_int_equal(fx->vm.calls, 0);
