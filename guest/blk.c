@@ -382,7 +382,7 @@ static u32 blk_ro_seen;
 
 static void blk_ro_run(struct blk *b)
 {
-	u32 slot = b->d->slot, n = MIN(8, (u32)b->capacity);
+	u32 slot = b->d->slot, n = (u32)MIN(8, b->capacity);
 
 	if (!b->ro)
 		return;

@@ -57,7 +57,7 @@ static int rng_fill(struct vdev *d, u64 buf, u64 bytes, int irq)
 		for (i = 0; i < n; i++) {
 			struct vbuf b = { buf + off[i], left[i], 1 };
 
-			if (!left[i] || left[i] == ~0U)
+			if (!left[i])
 				continue;
 			if (virtq_add(q, &b, 1, i, 0) < 0)
 				break;

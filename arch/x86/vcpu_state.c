@@ -172,21 +172,27 @@ static void get_events(struct state_section *s, struct kvm_vcpu_events *e)
 	e->exception_payload = state_get_u64(s);
 }
 
+static struct kvm_msrs *msrs_alloc(uint32_t n)
+{
+	struct kvm_msrs *m = calloc(1, sizeof(*m) + n * sizeof(struct kvm_msr_entry));
+
+	if (m)
+		m->nmsrs = n;
+	return m;
+}
+
 /* MSRs KVM can save, probed once: the index list, minus those this host refuses to read. */
 int x86_msr_list_init(struct vm *vm)
 {
 	struct kvm_msr_list *list;
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e;
-	} one;
+	struct kvm_msrs *one = msrs_alloc(1);
 	uint32_t *keep;
 	uint32_t n = 0;
 	int err = 0;
 
 	list = calloc(1, sizeof(*list) + MSR_LIST_MAX * sizeof(uint32_t));
 	keep = calloc(MSR_LIST_MAX, sizeof(uint32_t));
-	if (!list || !keep) {
+	if (!list || !keep || !one) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -196,10 +202,9 @@ int x86_msr_list_init(struct vm *vm)
 		goto out;
 	}
 	for (uint32_t i = 0; i < list->nmsrs && vm->nr_vcpus; i++) {
-		memset(&one, 0, sizeof(one));
-		one.hdr.nmsrs = 1;
-		one.e.index = list->indices[i];
-		if (ioctl(vm->vcpus[0]->fd, KVM_GET_MSRS, &one.hdr) == 1)
+		one->nmsrs = 1;
+		one->entries[0].index = list->indices[i];
+		if (ioctl(vm->vcpus[0]->fd, KVM_GET_MSRS, one) == 1)
 			keep[n++] = list->indices[i];
 	}
 	free(vm->msr_list);
@@ -207,19 +212,12 @@ int x86_msr_list_init(struct vm *vm)
 	vm->nr_msrs = n;
 	keep = NULL;
 out:
+	free(one);
 	free(keep);
 	free(list);
 	return err;
 }
 
-static struct kvm_msrs *msrs_alloc(uint32_t n)
-{
-	struct kvm_msrs *m = calloc(1, sizeof(*m) + n * sizeof(struct kvm_msr_entry));
-
-	if (m)
-		m->nmsrs = n;
-	return m;
-}
 
 int x86_vcpu_save(struct vcpu *vcpu, struct state_writer *w)
 {

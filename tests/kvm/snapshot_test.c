@@ -76,11 +76,11 @@ static struct mvmm_config base_cfg(int out)
 	return cfg;
 }
 
-static void sh(const char *fmt, const char *arg)
+static void remove_tree(const char *dir)
 {
 	char cmd[1024];
 
-	snprintf(cmd, sizeof(cmd), fmt, arg, arg);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	CHECK(system(cmd) == 0, "%s", cmd);
 }
 
@@ -193,7 +193,7 @@ int main(void)
 		       -EBADMSG);
 	expect_refused(snap, "nostate", "rm state.bin", -EBADMSG);
 	expect_refused(snap, "memshort", "truncate -s 1M memory.bin", -EBADMSG);
-	sh("rm -rf %s", tmpdir);
+	remove_tree(tmpdir);
 	close(out);
 	close(o1);
 	close(o2);
