@@ -4,7 +4,7 @@
  *
  *   blk          identify every disk (GET_ID, through an interrupt), then write the test
  *                pattern over it with many requests in flight, flush, and read it back
- *                (blk_mode=write|read|rw, blk_seed, blk_sectors, blk_depth)
+ *                (blk_mode=write|read|rw, blk_seed, blk_sectors, blk_depth, blk_req)
  *   blk_ro       a write to a read-only disk completes with VIRTIO_BLK_S_IOERR
  *   blk_flush    write, flush (twice), read back
  *   blk_discard  DISCARD / WRITE_ZEROES of a range inside the pattern reads back as zeros
@@ -20,7 +20,8 @@
 
 #define SECTOR_SIZE		512
 #define BLK_MAX_SLOTS		256		/* requests in flight at most */
-#define BLK_REQ_SECTORS		128		/* 64 KiB of data per request */
+#define BLK_MAX_REQ		2048		/* sectors per request (1 MiB) at most */
+#define BLK_MAX_BUF		(16ULL << 20)	/* bytes of data in flight at most */
 #define BLK_IO_TIMEOUT_MS	30000
 #define BLK_BAD_TIMEOUT_MS	1000
 #define BLK_IRQ_TIMEOUT_MS	2000
@@ -44,6 +45,17 @@ struct blk_req {
 
 _Static_assert(offsetof(struct blk_req, table) % 16 == 0, "indirect table alignment");
 
+/*
+ * A slot's request chain, built once per device initialisation (blk_build): header, data,
+ * status descriptors, in the ring or in the slot's indirect table.  A request only patches
+ * the data descriptor and the header's next (a flush skips the data descriptor).
+ */
+struct blk_chain {
+	struct vring_desc *t;			/* q->desc, or the slot's indirect table */
+	u16 head;				/* what goes into the avail ring */
+	u16 hdr, data, status;			/* indices into t */
+};
+
 /* One disk under test. */
 struct blk {
 	struct vdev *d;
@@ -57,6 +69,7 @@ struct blk {
 	struct blk_req *reqs;			/* BLK_MAX_SLOTS */
 	u64 buf;				/* depth * req_sectors sectors, user-accessible */
 	u64 seed;
+	struct blk_chain chain[BLK_MAX_SLOTS];
 	u32 want_len[BLK_MAX_SLOTS];		/* used length each slot must report */
 	u8 want_status[BLK_MAX_SLOTS];
 };
@@ -79,13 +92,51 @@ static void blk_alloc(struct virtio *v, u64 buf_bytes)
 	}
 }
 
+/* Build every slot's chain in the freshly set-up queue (see struct blk_chain). */
+static void blk_build(struct blk *b)
+{
+	u32 slot;
+
+	for (slot = 0; slot < b->depth; slot++) {
+		struct blk_req *r = &b->reqs[slot];
+		struct blk_chain *c = &b->chain[slot];
+		u64 indirect = b->indirect && (slot & 1) ? (u64)r->table : 0;
+		struct vbuf v[3] = {
+			{ (u64)&r->hdr, sizeof(r->hdr), 0 },
+			{ b->buf, SECTOR_SIZE, 0 },
+			{ (u64)&r->status, 1, 1 },
+		};
+		int head = virtq_build(b->q, v, 3, indirect);
+
+		if (head < 0)
+			panic("blk: no descriptors for slot %u of %u", slot, b->depth);
+		r->hdr.ioprio = 0;
+		c->head = (u16)head;
+		c->t = indirect ? r->table : b->q->desc;
+		c->hdr = indirect ? 0 : (u16)head;
+		c->data = c->t[c->hdr].next;
+		c->status = c->t[c->data].next;
+	}
+}
+
+/* (Re)initialise the device and build the chains; 0, or -1 with d->error set. */
+static int blk_start(struct blk *b)
+{
+	if (vdev_init(b->d, BLK_WANTED & g.opt.virtio_features, 1, VIRTQ_MAX_SIZE))
+		return -1;
+	blk_build(b);
+	return 0;
+}
+
 /* Initialise the device and read its configuration; 0, or -1 after a FAIL line. */
 static int blk_open(struct blk *b, struct vdev *d)
 {
 	struct virtio *v = virtio_get();
+	u64 req = MIN(MAX(g.opt.blk_req, 1), BLK_MAX_REQ);
 	u64 depth = MIN(MAX(g.opt.blk_depth, 1), BLK_MAX_SLOTS);
+	u64 buf_bytes;
 
-	memset(b, 0, offsetof(struct blk, want_len));
+	memset(b, 0, offsetof(struct blk, chain));
 	b->d = d;
 	b->q = &d->vq[0];
 	snprintf(b->name, sizeof(b->name), "blk %u", d->slot);
@@ -96,7 +147,7 @@ static int blk_open(struct blk *b, struct vdev *d)
 	b->capacity = vdev_cfg64(d, CFG(capacity));
 	b->ro = vdev_has(d, VIRTIO_BLK_F_RO);
 	b->indirect = vdev_has(d, VIRTIO_RING_F_INDIRECT_DESC);
-	b->req_sectors = BLK_REQ_SECTORS;
+	b->req_sectors = (u32)req;
 	if (vdev_has(d, VIRTIO_BLK_F_SIZE_MAX)) {
 		u32 size_max = vdev_cfg32(d, CFG(size_max));
 
@@ -106,13 +157,18 @@ static int blk_open(struct blk *b, struct vdev *d)
 		check_fail(b->name, "size_max below one sector");
 		return -1;
 	}
-	while (depth > 1 && descs_needed((u32)depth, b->indirect) > b->q->size)
+	while (depth > 1 && (descs_needed((u32)depth, b->indirect) > b->q->size ||
+			     depth * req * SECTOR_SIZE > BLK_MAX_BUF))
 		depth--;
 	b->depth = (u32)depth;
-	blk_alloc(v, MIN(g.opt.blk_depth, BLK_MAX_SLOTS) * BLK_REQ_SECTORS * SECTOR_SIZE);
+	/* Sized by the options, not this disk's limits, so every disk can share the buffer. */
+	buf_bytes = MIN(MIN(MAX(g.opt.blk_depth, 1), BLK_MAX_SLOTS) * req * SECTOR_SIZE,
+			MAX(BLK_MAX_BUF, req * SECTOR_SIZE));
+	blk_alloc(v, buf_bytes);
 	b->reqs = (struct blk_req *)v->blk_reqs;
 	b->buf = v->blk_buf;
 	b->seed = g.opt.blk_seed + d->slot;
+	blk_build(b);
 	printf("blk: %u features 0x%lx queue %u depth %u request %u KiB\n", d->slot, d->features,
 	       b->q->size, b->depth, b->req_sectors * SECTOR_SIZE / 1024);
 	return 0;
@@ -134,21 +190,24 @@ static void blk_queue(struct blk *b, u32 slot, u32 type, u64 sector, u64 data, u
 		      u32 want_len, u8 want_status)
 {
 	struct blk_req *r = &b->reqs[slot];
-	struct vbuf v[3];
-	u32 n = 0;
+	struct blk_chain *c = &b->chain[slot];
 
 	r->hdr.type = type;
-	r->hdr.ioprio = 0;
 	r->hdr.sector = sector;
 	r->status = 0xff;
-	v[n++] = (struct vbuf){ (u64)&r->hdr, sizeof(r->hdr), 0 };
-	if (len)
-		v[n++] = (struct vbuf){ data, len, (u32)in };
-	v[n++] = (struct vbuf){ (u64)&r->status, 1, 1 };
+	if (len) {
+		struct vring_desc *dd = &c->t[c->data];
+
+		dd->addr = data;
+		dd->len = len;
+		dd->flags = VRING_DESC_F_NEXT | (in ? VRING_DESC_F_WRITE : 0);
+		c->t[c->hdr].next = c->data;
+	} else {
+		c->t[c->hdr].next = c->status;
+	}
 	b->want_len[slot] = want_len;
 	b->want_status[slot] = want_status;
-	if (virtq_add(b->q, v, n, slot, b->indirect && (slot & 1) ? (u64)r->table : 0) < 0)
-		panic("blk: no free descriptors for slot %u", slot);
+	virtq_push(b->q, c->head, slot);
 }
 
 /* Reap `count` completions, checking each one's status and length; 0, or -1 after a FAIL. */
@@ -338,7 +397,7 @@ static void blk_run(struct blk *b)
 				return;
 			check_ok("blk %u flush", slot);
 		} else {
-			printf("blk: %u FLUSH not offered\n", slot);
+			printf("blk: %u FLUSH not negotiated: no flush\n", slot);
 		}
 	}
 	if (mode & BLK_MODE_READ) {
@@ -355,17 +414,28 @@ static void blk_run(struct blk *b)
 		 count);
 }
 
+/* The one struct blk, from the page pool: .bss is cleared at every boot, at CPL0. */
+static struct blk *blk_state(void)
+{
+	struct virtio *v = virtio_get();
+
+	if (!v->blk)
+		v->blk = (struct blk *)page_alloc(ALIGN_UP(sizeof(struct blk), PAGE_SIZE) /
+						  PAGE_SIZE);
+	return v->blk;
+}
+
 /* Calls fn for every virtio-blk disk (opened; closed afterwards); returns how many exist. */
 static u32 blk_each(void (*fn)(struct blk *b), int identify)
 {
-	static struct blk b;			/* 1.3 KiB: off the 16 KiB stack */
+	struct blk *b = blk_state();
 	struct vdev *d;
 	u32 i;
 
 	for (i = 0; (d = virtio_find(VIRTIO_ID_BLOCK, i)); i++) {
-		if (!blk_open(&b, d) && (!identify || !blk_identify(&b)))
-			fn(&b);
-		blk_close(&b);
+		if (!blk_open(b, d) && (!identify || !blk_identify(b)))
+			fn(b);
+		blk_close(b);
 	}
 	return i;
 }
@@ -421,7 +491,7 @@ static void blk_flush_run(struct blk *b)
 	if (b->ro)
 		return;
 	if (!vdev_has(b->d, VIRTIO_BLK_F_FLUSH)) {
-		check_fail(b->name, "FLUSH not offered");
+		check_fail(b->name, "FLUSH not negotiated (device offers 0x%lx)", b->d->offered);
 		return;
 	}
 	/* A flush with nothing written, then one after a batch of writes. */
@@ -673,7 +743,7 @@ static void blk_bad_case(struct blk *b, u32 i)
 	       b->reqs[0].status);
 
 	/* Reset, start again from scratch and prove the device works with one good request. */
-	if (vdev_init(d, BLK_WANTED & g.opt.virtio_features, 1, VIRTQ_MAX_SIZE)) {
+	if (blk_start(b)) {
 		check_fail("blk_bad", "%s: initialisation after the reset: %s", name, d->error);
 		return;
 	}
@@ -688,17 +758,17 @@ static void blk_bad_case(struct blk *b, u32 i)
 
 void test_blk_bad(void)
 {
-	static struct blk b;
 	struct vdev *d = virtio_find(VIRTIO_ID_BLOCK, 0);
+	struct blk *b = blk_state();
 	u32 i;
 
 	if (!d) {
 		check_fail("blk_bad", "no virtio-blk device");
 		return;
 	}
-	if (!blk_open(&b, d)) {
+	if (!blk_open(b, d)) {
 		for (i = 0; i < ARRAY_SIZE(bad_cases); i++)
-			blk_bad_case(&b, i);
+			blk_bad_case(b, i);
 	}
-	blk_close(&b);
+	blk_close(b);
 }

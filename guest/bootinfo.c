@@ -129,6 +129,7 @@ static const struct {
 	{ "blk_seed", offsetof(struct options, blk_seed) },
 	{ "blk_sectors", offsetof(struct options, blk_sectors) },
 	{ "blk_depth", offsetof(struct options, blk_depth) },
+	{ "blk_req", offsetof(struct options, blk_req) },
 	{ "rng_bytes", offsetof(struct options, rng_bytes) },
 };
 
@@ -201,6 +202,7 @@ void options_parse(void)
 	g.opt.exit_code = NO_EXIT_CODE;
 	g.opt.virtio_features = ~0ULL;
 	g.opt.blk_depth = 64;
+	g.opt.blk_req = 128;
 	g.opt.blk_mode = BLK_MODE_RW;
 	g.opt.rng_bytes = 4096;
 

@@ -112,6 +112,7 @@ struct options {
 	u64 blk_seed;				/* test pattern seed (blk.c) */
 	u64 blk_sectors;			/* 0: the whole disk */
 	u64 blk_depth;				/* requests in flight */
+	u64 blk_req;				/* sectors per request */
 	u32 blk_mode;				/* BLK_MODE_* */
 	u64 rng_bytes;
 };

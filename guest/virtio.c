@@ -272,11 +272,13 @@ static int queue_setup(struct vdev *d, u32 index, u32 qmax)
 	q->used = (struct vring_used *)(q->mem + ring_used_offset());
 	q->free_head = 0;
 	q->num_free = (u16)size;
+	q->inflight = 0;
 	q->avail_idx = q->kicked_idx = q->last_used = 0;
 	q->event_idx = vdev_has(d, VIRTIO_RING_F_EVENT_IDX);
 	for (i = 0; i < size; i++) {
 		q->desc[i].next = (u16)(i + 1);
 		q->chain_len[i] = 0;
+		q->head_flags[i] = 0;
 	}
 	virtq_irq(q, 0);
 
@@ -339,7 +341,8 @@ static void fill_desc(struct vring_desc *t, const struct vbuf *b, u16 flags)
 	t->flags = flags | (b->write ? VRING_DESC_F_WRITE : 0);
 }
 
-int virtq_add(struct virtq *q, const struct vbuf *bufs, u32 n, u32 token, u64 indirect)
+/* Take descriptors off the free list and fill them; the head, or -1 when too few are free. */
+static int chain_build(struct virtq *q, const struct vbuf *bufs, u32 n, u64 indirect)
 {
 	u32 need = indirect ? 1 : n, k;
 	u16 head = q->free_head, i = head, last = head;
@@ -368,10 +371,37 @@ int virtq_add(struct virtq *q, const struct vbuf *bufs, u32 n, u32 token, u64 in
 	}
 	q->free_head = i;
 	q->num_free -= need;
-	q->token[head] = token;
 	q->chain_len[head] = (u16)need;
+	q->head_flags[head] = 0;
+	return head;
+}
+
+void virtq_push(struct virtq *q, u16 head, u32 token)
+{
+	if (q->head_flags[head] & VIRTQ_HEAD_BUSY)
+		panic("virtq_push: descriptor %u is already in flight", head);
+	q->token[head] = token;
+	q->head_flags[head] |= VIRTQ_HEAD_BUSY;
+	q->inflight++;
 	q->avail->ring[q->avail_idx & (q->size - 1)] = head;
 	q->avail_idx++;
+}
+
+int virtq_add(struct virtq *q, const struct vbuf *bufs, u32 n, u32 token, u64 indirect)
+{
+	int head = chain_build(q, bufs, n, indirect);
+
+	if (head >= 0)
+		virtq_push(q, (u16)head, token);
+	return head;
+}
+
+int virtq_build(struct virtq *q, const struct vbuf *bufs, u32 n, u64 indirect)
+{
+	int head = chain_build(q, bufs, n, indirect);
+
+	if (head >= 0)
+		q->head_flags[head] = VIRTQ_HEAD_KEEP;
 	return head;
 }
 
@@ -419,26 +449,30 @@ int virtq_get(struct virtq *q, u32 *token, u32 *len, const char **why)
 
 	if (idx == q->last_used)
 		return 0;
-	if ((u16)(idx - q->last_used) > q->size - q->num_free) {
+	if ((u16)(idx - q->last_used) > q->inflight) {
 		*why = "used->idx moved past what the driver made available";
 		return -1;
 	}
 	e = q->used->ring[q->last_used & (q->size - 1)];
-	if (e.id >= q->size || !q->chain_len[e.id]) {
+	if (e.id >= q->size || !(q->head_flags[e.id] & VIRTQ_HEAD_BUSY)) {
 		*why = "used entry names a descriptor that is not a pending head";
 		return -1;
 	}
 	head = (u16)e.id;
 	*token = q->token[head];
 	*len = e.len;
+	q->head_flags[head] &= ~VIRTQ_HEAD_BUSY;
+	q->inflight--;
 
-	/* Give the chain back to the free list. */
-	for (i = head, k = 1; k < q->chain_len[head]; k++)
-		i = q->desc[i].next;
-	q->desc[i].next = q->free_head;
-	q->free_head = head;
-	q->num_free += q->chain_len[head];
-	q->chain_len[head] = 0;
+	if (!(q->head_flags[head] & VIRTQ_HEAD_KEEP)) {
+		/* Give the chain back to the free list. */
+		for (i = head, k = 1; k < q->chain_len[head]; k++)
+			i = q->desc[i].next;
+		q->desc[i].next = q->free_head;
+		q->free_head = head;
+		q->num_free += q->chain_len[head];
+		q->chain_len[head] = 0;
+	}
 	q->last_used++;
 	if (q->irq_on && q->event_idx)
 		__atomic_store_n(&q->avail->ring[q->size], q->last_used, __ATOMIC_RELEASE);
@@ -448,9 +482,15 @@ int virtq_get(struct virtq *q, u32 *token, u32 *len, const char **why)
 int virtq_wait(struct vdev *d, struct virtq *q, u32 *token, u32 *len, u64 timeout_ms,
 	       const char **why)
 {
-	u64 now = rdtsc(), end = now + tsc_ms(timeout_ms), next = now;
-	int r;
+	u64 now, end, next;
+	int r = virtq_get(q, token, len, why);
 
+	/* Usually the entry is there already: no clock reads then (CPL0 is slow on PVM). */
+	if (r)
+		return r;
+	now = rdtsc();
+	end = now + tsc_ms(timeout_ms);
+	next = now;
 	for (;;) {
 		r = virtq_get(q, token, len, why);
 		if (r)
@@ -474,9 +514,9 @@ int virtq_wait(struct vdev *d, struct virtq *q, u32 *token, u32 *len, u64 timeou
 
 void virtq_describe(const struct vdev *d, const struct virtq *q, char *buf, size_t size)
 {
-	snprintf(buf, size, "avail %u used %u last-used %u free %u status 0x%x isr 0x%x",
+	snprintf(buf, size, "avail %u used %u last-used %u in-flight %u status 0x%x isr 0x%x",
 		 q->avail_idx, __atomic_load_n(&q->used->idx, __ATOMIC_ACQUIRE), q->last_used,
-		 q->num_free, vdev_status(d), vdev_read(d, VIRTIO_MMIO_INTERRUPT_STATUS));
+		 q->inflight, vdev_status(d), vdev_read(d, VIRTIO_MMIO_INTERRUPT_STATUS));
 }
 
 /* ---- interrupts ---------------------------------------------------------------------- */

@@ -50,6 +50,7 @@ struct virtq {
 	u16 size;				/* entries (power of 2), 0: not set up */
 	u16 free_head;				/* free descriptors, linked through .next */
 	u16 num_free;
+	u16 inflight;				/* heads made available, not yet used */
 	u16 avail_idx;				/* our copy of avail->idx, published by kick */
 	u16 kicked_idx;				/* avail->idx at the last notify decision */
 	u16 last_used;				/* used->idx we have consumed up to */
@@ -61,7 +62,11 @@ struct virtq {
 	struct vring_used *used;
 	u32 token[VIRTQ_MAX_SIZE];		/* by head: the caller's cookie */
 	u16 chain_len[VIRTQ_MAX_SIZE];		/* by head: descriptors used, 0 when free */
+	u8 head_flags[VIRTQ_MAX_SIZE];		/* by head: VIRTQ_HEAD_* */
 };
+
+#define VIRTQ_HEAD_KEEP		1		/* built by virtq_build: stays allocated */
+#define VIRTQ_HEAD_BUSY		2		/* available to the device */
 
 struct vdev {
 	u64 base;				/* MMIO register window */
@@ -89,6 +94,7 @@ struct virtio {
 	u64 blk_buf;				/* blk.c's data buffer */
 	u64 blk_buf_bytes;
 	u64 rng_buf;				/* rng.c's two samples */
+	struct blk *blk;			/* blk.c's disk state (5 KiB: kept out of .bss) */
 };
 
 /* The devices on the command line, discovered (and printed) on the first call. */
@@ -135,6 +141,14 @@ u64 vdev_cfg64(const struct vdev *d, u32 off);
  * descriptor.  Returns the head, or -1 when the ring has too few free descriptors.
  */
 int virtq_add(struct virtq *q, const struct vbuf *bufs, u32 n, u32 token, u64 indirect);
+/*
+ * Build a chain like virtq_add but keep it: it is not made available, and virtq_get() does
+ * not free it, so the caller can patch its descriptors in place and virtq_push() it again and
+ * again.  Cheaper per request than virtq_add() at CPL0, where every store is emulated.
+ */
+int virtq_build(struct virtq *q, const struct vbuf *bufs, u32 n, u64 indirect);
+/* Make a kept chain (virtq_build) available again; it must not be in flight. */
+void virtq_push(struct virtq *q, u16 head, u32 token);
 /* Publish what virtq_add queued and notify the device unless it asked not to be. */
 void virtq_kick(struct vdev *d, struct virtq *q);
 /*

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Public entry points: argument checks and handle <-> struct vm; the logic lives in vm.c. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,12 +9,16 @@
 #include "util.h"
 #include "control.h"
 #include "snapshot.h"
+#include "fork/fork.h"
+#include <sys/socket.h>
+#include <unistd.h>
 #include "vm.h"
 
 #define DEFAULT_MEM (256 * MiB)
 
 struct mvmm_vm {
 	struct vm *vm;
+	char api_sock[108];		/* a fork child's socket path (mvmm_vm_fork_child) */
 };
 
 /* Copy the caller's struct as far as both sides know it; unknown tail fields stay zero. */
@@ -192,5 +197,73 @@ MVMM_PUBLIC int mvmm_vm_restore(const char *dir, const struct mvmm_config *cfg, 
 		return err;
 	}
 	*out = h;
+	return 0;
+}
+
+MVMM_PUBLIC int mvmm_vm_fork(mvmm_vm *h, const struct mvmm_fork_opts *opts,
+			     struct mvmm_fork_child *children)
+{
+	struct mvmm_fork_opts o;
+
+	if (!h || !opts || !children || opts->size < offsetof(struct mvmm_fork_opts, name_prefix))
+		return -EINVAL;
+	memset(&o, 0, sizeof(o));
+	memcpy(&o, opts, MIN(opts->size, sizeof(o)));
+	memset(children, 0, o.count * sizeof(*children));
+	return vm_fork(h->vm, &o, children);
+}
+
+MVMM_PUBLIC int mvmm_vm_fork_child(int fd, const struct mvmm_config *cfg, mvmm_vm **out,
+				   const char **api_sock)
+{
+	struct mvmm_config c;
+	struct mvmm_vm *h;
+	int err;
+
+	if (!out || !api_sock)
+		return -EINVAL;
+	*out = NULL;
+	err = config_import(cfg, &c);
+	if (err)
+		return err;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	err = vm_fork_child(fd, &c, &h->vm, h->api_sock, sizeof(h->api_sock));
+	if (err) {
+		free(h);
+		return err;
+	}
+	*api_sock = h->api_sock;
+	*out = h;
+	return 0;
+}
+
+MVMM_PUBLIC int mvmm_vm_fork_ack(int fd, int err)
+{
+	char buf[64];
+	int n = err ? snprintf(buf, sizeof(buf), "{\"error\":%d}", err)
+		    : snprintf(buf, sizeof(buf), "{\"pid\":%d}", (int)getpid());
+
+	return send(fd, buf, (size_t)n, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+MVMM_PUBLIC int mvmm_vm_enable_fork(mvmm_vm *h, const char *vmm_path, const char *runtime_dir)
+{
+	char *a, *b;
+
+	if (!h || !vmm_path || !runtime_dir)
+		return -EINVAL;
+	a = strdup(vmm_path);
+	b = strdup(runtime_dir);
+	if (!a || !b) {
+		free(a);
+		free(b);
+		return -ENOMEM;
+	}
+	free(h->vm->fork_vmm_path);
+	free(h->vm->fork_runtime_dir);
+	h->vm->fork_vmm_path = a;
+	h->vm->fork_runtime_dir = b;
 	return 0;
 }

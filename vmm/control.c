@@ -32,6 +32,7 @@
 #include <microhttpd.h>
 
 #include "control.h"
+#include "fork/fork.h"
 #include "control_route.h"
 #include "util.h"
 #include "vcpu.h"
@@ -128,7 +129,29 @@ static int ctl_info(void *opaque, struct control_vm_info *out)
 	return out->config.api_sock ? 0 : -ENOMEM;
 }
 
+static int ctl_snapshot(void *opaque, const char *dir)
+{
+	struct control *ctl = opaque;
+
+	return vm_snapshot(ctl->vm, dir);
+}
+
+static int ctl_fork(void *opaque, uint32_t count, const char *prefix,
+		    struct mvmm_fork_child *children)
+{
+	struct control *ctl = opaque;
+	struct mvmm_fork_opts o = { .size = sizeof(o), .count = count, .name_prefix = prefix };
+
+	o.vmm_path = ctl->vm->fork_vmm_path;
+	o.runtime_dir = ctl->vm->fork_runtime_dir;
+	if (!o.vmm_path || !o.runtime_dir)
+		return -ENOTSUP;
+	return vm_fork(ctl->vm, &o, children);
+}
+
 static const struct control_ops control_vm_ops = {
+	.snapshot = ctl_snapshot,
+	.fork = ctl_fork,
 	.pause = ctl_pause,
 	.resume = ctl_resume,
 	.stop = ctl_stop,

@@ -21,6 +21,8 @@ enum route_kind {
 	ROUTE_RESUME,
 	ROUTE_STOP,
 	ROUTE_METRICS,
+	ROUTE_SNAPSHOT,
+	ROUTE_FORK,
 };
 
 /* One path, one method: a wrong method on a known path is 405 with `method` as Allow. */
@@ -35,6 +37,8 @@ static const struct route {
 	{ "/vm/resume", "PUT", ROUTE_RESUME, "resume" },
 	{ "/vm/stop", "PUT", ROUTE_STOP, "stop" },
 	{ "/metrics", "GET", ROUTE_METRICS, NULL },
+	{ "/vm/snapshot", "PUT", ROUTE_SNAPSHOT, "snapshot" },
+	{ "/vm/fork", "PUT", ROUTE_FORK, "fork" },
 };
 
 static const char *const state_names[] = {
@@ -235,6 +239,54 @@ static int check_action_body(const char *body, size_t len, struct control_respon
 	return respond_error(resp, 400, "%s", msg);
 }
 
+/*
+ * Parameter bodies: a JSON object whose members are all in `allowed`; anything else is 400
+ * naming the member.  Returns the object (caller puts it) or NULL after responding.
+ */
+static struct json_object *param_body(const char *body, size_t len, const char *const *allowed,
+				      struct control_response *resp, int *err)
+{
+	struct json_object_iterator it, end;
+	struct json_object *o;
+	char msg[200];
+
+	if (!len || all_space(body, len)) {
+		o = json_object_new_object();
+		if (!o)
+			*err = respond_error(resp, 500, "out of memory");
+		return o;
+	}
+	o = json_config_parse_object(body, len, "request body", err, msg, sizeof(msg));
+	if (!o) {
+		*err = respond_error(resp, *err == -ENOMEM ? 500 : 400, "%s", msg);
+		return NULL;
+	}
+	it = json_object_iter_begin(o);
+	end = json_object_iter_end(o);
+	for (; !json_object_iter_equal(&it, &end); json_object_iter_next(&it)) {
+		const char *name = json_object_iter_peek_name(&it);
+		bool ok = false;
+
+		for (const char *const *a = allowed; *a; a++)
+			ok |= !strcmp(name, *a);
+		if (!ok) {
+			*err = respond_error(resp, 400, CLIP ": unknown field", name);
+			json_object_put(o);
+			return NULL;
+		}
+	}
+	return o;
+}
+
+static int state_conflict(struct control_router *r, const struct route *rt, int err,
+			  struct control_response *resp)
+{
+	if (err == -MVMM_ESTATE)
+		return respond_error(resp, 409, "cannot %s the VM: it is %s", rt->verb,
+				     control_state_name(r->ops->state(r->opaque)));
+	return respond_error(resp, 500, "%s failed: %s", rt->verb, mvmm_strerror(err));
+}
+
 static int do_action(struct control_router *r, const struct route *rt, const char *body,
 		     size_t body_len, struct control_response *resp)
 {
@@ -265,10 +317,109 @@ static int do_action(struct control_router *r, const struct route *rt, const cha
 		resp->status = 204;
 		return 0;
 	}
-	if (err == -MVMM_ESTATE)
-		return respond_error(resp, 409, "cannot %s the VM: it is %s", rt->verb,
-				     control_state_name(r->ops->state(r->opaque)));
-	return respond_error(resp, 500, "%s failed: %s", rt->verb, mvmm_strerror(err));
+	return state_conflict(r, rt, err, resp);
+}
+
+static int do_snapshot(struct control_router *r, const struct route *rt, const char *body,
+		       size_t len, struct control_response *resp)
+{
+	static const char *const allowed[] = { "dir", NULL };
+	struct json_object *o, *dir;
+	int err = 0;
+
+	o = param_body(body, len, allowed, resp, &err);
+	if (!o)
+		return err;
+	if (!json_object_object_get_ex(o, "dir", &dir) ||
+	    !json_object_is_type(dir, json_type_string) || !json_object_get_string_len(dir) ||
+	    json_object_get_string_len(dir) >= 4000) {
+		json_object_put(o);
+		return respond_error(resp, 400, "dir: required, a non-empty path string");
+	}
+	err = r->ops->snapshot ? r->ops->snapshot(r->opaque, json_object_get_string(dir)) : -ENOTSUP;
+	json_object_put(o);
+	if (!err) {
+		resp->status = 204;
+		return 0;
+	}
+	if (err == -EEXIST)
+		return respond_error(resp, 409, "dir: already exists");
+	return state_conflict(r, rt, err, resp);
+}
+
+static bool valid_prefix(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n > 32)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_'))
+			return false;
+	}
+	return true;
+}
+
+static int do_fork(struct control_router *r, const struct route *rt, const char *body,
+		   size_t len, struct control_response *resp)
+{
+	static const char *const allowed[] = { "count", "name", NULL };
+	struct json_object *o, *v, *out, *arr;
+	struct mvmm_fork_child *kids;
+	const char *prefix = "vm";
+	int64_t count = 1;
+	int err = 0;
+
+	o = param_body(body, len, allowed, resp, &err);
+	if (!o)
+		return err;
+	if (json_object_object_get_ex(o, "count", &v)) {
+		if (!json_object_is_type(v, json_type_int) ||
+		    (count = json_object_get_int64(v)) < 1 || count > MVMM_MAX_FORK) {
+			json_object_put(o);
+			return respond_error(resp, 400, "count: an integer from 1 to %d",
+					     MVMM_MAX_FORK);
+		}
+	}
+	if (json_object_object_get_ex(o, "name", &v)) {
+		if (!json_object_is_type(v, json_type_string) ||
+		    !valid_prefix(json_object_get_string(v))) {
+			json_object_put(o);
+			return respond_error(resp, 400,
+					     "name: 1-32 characters of letters, digits, '-', '_'");
+		}
+		prefix = json_object_get_string(v);
+	}
+	kids = calloc((size_t)count, sizeof(*kids));
+	if (!kids) {
+		json_object_put(o);
+		return respond_error(resp, 500, "out of memory");
+	}
+	err = r->ops->fork ? r->ops->fork(r->opaque, (uint32_t)count, prefix, kids) : -ENOTSUP;
+	json_object_put(o);
+	if (err) {
+		free(kids);
+		if (err == -ENOTSUP)
+			return respond_error(resp, 400, "fork is not enabled for this VM");
+		return state_conflict(r, rt, err, resp);
+	}
+	out = json_object_new_object();
+	arr = json_object_new_array();
+	for (int64_t i = 0; i < count; i++) {
+		struct json_object *c = json_object_new_object();
+
+		put(c, "name", json_object_new_string(kids[i].name), &err);
+		put(c, "pid", json_object_new_int(kids[i].pid), &err);
+		put(c, "api_sock", json_object_new_string(kids[i].api_sock), &err);
+		put(c, "console", json_object_new_string(kids[i].console), &err);
+		json_object_array_add(arr, c);
+	}
+	put(out, "children", arr, &err);
+	free(kids);
+	return respond_json(resp, 200, out, err);
 }
 
 static int dispatch(struct control_router *r, const char *method, const char *url,
@@ -305,6 +456,10 @@ static int dispatch(struct control_router *r, const char *method, const char *ur
 	case ROUTE_RESUME:
 	case ROUTE_STOP:
 		return do_action(r, rt, body, body_len, resp);
+	case ROUTE_SNAPSHOT:
+		return do_snapshot(r, rt, body, body_len, resp);
+	case ROUTE_FORK:
+		return do_fork(r, rt, body, body_len, resp);
 	}
 	return respond_error(resp, 500, "unhandled route");
 }

@@ -9,6 +9,9 @@
  *   PUT /vm/resume   204 | 409
  *   PUT /vm/stop     204
  *   GET /metrics     200 {"vcpus":[{"id","exits"}],"serial":{"tx_bytes"},"api":{...}}
+ *   PUT /vm/snapshot 204, body {"dir":"/new/dir"} | 409 (dir exists or wrong state)
+ *   PUT /vm/fork     200 {"children":[{"name","pid","api_sock","console"}]},
+ *                    body {"count":1..256, "name":"prefix"} (both optional)
  *
  * Anything else: 404 (unknown path), 405 + Allow (known path, wrong method), 413 (body over
  * CONTROL_MAX_BODY), 400 (a body on GET; on PUT a body that is not empty or `{}`).  Every
@@ -47,6 +50,11 @@ struct control_ops {
 	int (*stop)(void *opaque);
 	enum mvmm_vm_state (*state)(void *opaque);
 	int (*info)(void *opaque, struct control_vm_info *out);
+	/* Snapshot into the new directory `dir` (-EEXIST when it exists: 409). */
+	int (*snapshot)(void *opaque, const char *dir);
+	/* Fork into `count` children named <prefix>-<pid>; children[] gets count entries. */
+	int (*fork)(void *opaque, uint32_t count, const char *prefix,
+		    struct mvmm_fork_child *children);
 };
 
 struct control_router {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
@@ -86,6 +87,11 @@ void guest_mem_destroy(struct guest_mem *mem)
 		munmap(mem->host, mem->size);
 	if (mem->memfd >= 0)
 		close(mem->memfd);
+	for (unsigned int i = 1; i < mem->nr_layers; i++)
+		close(mem->layer_fds[i]);
+	free(mem->page_layer);
+	mem->page_layer = NULL;
+	mem->nr_layers = 0;
 	mem->host = NULL;
 	mem->memfd = -1;
 	mem->nr_regions = 0;

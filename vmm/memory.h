@@ -18,9 +18,19 @@ struct mem_region {
 	uint64_t offset;		/* offset in the memfd and in the host mapping */
 };
 
+#define GUEST_MEM_MAX_LAYERS 64
+
+/*
+ * After a fork (fork/layers.c) RAM is a stack of immutable layers: layer 0 covers all of RAM,
+ * and page_layer[] says which layer each 4 KiB page is mapped from (MAP_PRIVATE, so the VM's
+ * own writes become private anonymous pages until the next fork turns them into a layer).
+ */
 struct guest_mem {
 	int memfd;			/* owned backing fd (memfd, or a snapshot file); -1: none */
 	bool private_map;		/* host is MAP_PRIVATE of memfd (restore): writes stay ours */
+	int layer_fds[GUEST_MEM_MAX_LAYERS];	/* owned; layer_fds[0] == memfd when layered */
+	unsigned int nr_layers;		/* 0: not layered */
+	uint8_t *page_layer;		/* owned: layer of each page, NULL while nr_layers <= 1 */
 	uint8_t *host;			/* owned mapping of the whole backing fd */
 	uint64_t size;			/* total RAM bytes */
 	unsigned int nr_regions;

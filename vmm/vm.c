@@ -20,6 +20,7 @@
 #include "arch/x86/layout.h"
 #include "arch/x86/vcpu_state.h"
 #include "state.h"
+#include "fork/layers.h"
 #include "devices/i8042.h"
 #include "devices/serial.h"
 #include "devices/virtio/devices.h"
@@ -329,6 +330,7 @@ int vm_create_restored(struct vm **out, const struct mvmm_config *cfg,
 		return -ENOMEM;
 	}
 	vm->kvm_fd = vm->vm_fd = -1;
+	vm->owned_console_fd = -1;
 	vm->mem.memfd = -1;
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->cond, NULL);
@@ -351,9 +353,21 @@ int vm_create_restored(struct vm **out, const struct mvmm_config *cfg,
 	err = vm_open_kvm(vm);
 	if (err)
 		goto err;
-	if (restore) {
+	if (restore && restore->nr_layers > 1) {
+		int fds[GUEST_MEM_MAX_LAYERS];
+
+		fds[0] = restore->mem_fd;
+		memcpy(fds + 1, restore->layers + 1, (restore->nr_layers - 1) * sizeof(int));
+		err = layers_map(&vm->mem, cfg->mem_bytes, fds, restore->nr_layers, restore->runs,
+				 restore->nr_runs);
+		fd_taken = true;
+	} else if (restore) {
 		/* From here on vm->mem owns the fd (closed by guest_mem_destroy()). */
 		err = guest_mem_create_private(&vm->mem, restore->mem_fd, cfg->mem_bytes);
+		if (restore->nr_layers == 1) {
+			vm->mem.layer_fds[0] = restore->mem_fd;
+			vm->mem.nr_layers = 1;
+		}
 		fd_taken = true;
 	} else {
 		err = guest_mem_create(&vm->mem, cfg->mem_bytes);
@@ -415,8 +429,11 @@ int vm_create_restored(struct vm **out, const struct mvmm_config *cfg,
 	return 0;
 
 err:
-	if (restore && !fd_taken)
+	if (restore && !fd_taken) {
 		close(restore->mem_fd);
+		for (unsigned int i = 1; i < restore->nr_layers; i++)
+			close(restore->layers[i]);
+	}
 	vm_destroy(vm);
 	return err;
 }
@@ -543,6 +560,8 @@ void vm_destroy(struct vm *vm)
 		close(vm->kvm_fd);
 	if (vm->event_fd >= 0)
 		close(vm->event_fd);
+	if (vm->owned_console_fd >= 0)
+		close(vm->owned_console_fd);
 	bus_fini(&vm->pio);
 	bus_fini(&vm->mmio);
 	free(vm->config.kernel_path);
@@ -550,6 +569,8 @@ void vm_destroy(struct vm *vm)
 	free(vm->config.cmdline);
 	free(vm->cmdline_extra);
 	free(vm->msr_list);
+	free(vm->fork_vmm_path);
+	free(vm->fork_runtime_dir);
 	log_fini(&vm->log);
 	pthread_cond_destroy(&vm->cond);
 	pthread_mutex_destroy(&vm->lock);

@@ -75,6 +75,9 @@ struct vm {
 	int (*vcpu_work_fn)(struct vcpu *, void *);	/* vm_run_on_vcpus() (vm->lock) */
 	void *vcpu_work_arg;
 	uint64_t vcpu_work_seq;
+	char *fork_vmm_path;		/* owned: binary for fork children (mvmm_vm_enable_fork) */
+	char *fork_runtime_dir;		/* owned: where children's sockets and logs go */
+	int owned_console_fd;		/* owned console fd (fork child's log file), or -1 */
 	char *cmdline_extra;		/* owned: device announcements appended to the cmdline */
 	struct vdev **vdevs;		/* owned array of virtio devices (devices/virtio/) */
 	unsigned int nr_vdevs;
@@ -101,10 +104,16 @@ int vm_load_state(struct vm *vm, const uint8_t *blob, size_t len);
 int vm_create(struct vm **out, const struct mvmm_config *cfg);
 
 /* What a restore brings instead of a kernel: RAM image and state blob. */
+struct mem_run;
 struct vm_restore {
 	int mem_fd;			/* RAM image, mapped MAP_PRIVATE; ownership passes to the VM */
 	const uint8_t *blob;		/* state blob (borrowed) */
 	size_t blob_len;
+	/* A fork child: layers 1.. (ownership passes) mapped over mem_fd (layer 0) by runs. */
+	const int *layers;
+	unsigned int nr_layers;		/* including layer 0; 0: mem_fd alone */
+	const struct mem_run *runs;
+	size_t nr_runs;
 };
 
 /* vm_create, but RAM and CPU state come from `restore` instead of a kernel. */

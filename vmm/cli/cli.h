@@ -50,6 +50,10 @@ struct cli_command {
 };
 
 int cmd_run(int argc, char **argv);
+int cmd_fork_child(int argc, char **argv);
+int cli_stop_signals_fd(void);
+int cli_supervise(mvmm_vm *vm, int sfd);
+int cli_enable_fork(mvmm_vm *vm);
 int cmd_restore(int argc, char **argv);
 /* pause, resume, stop, status, ls; NULL-terminated. */
 extern const struct cli_command cli_client_commands[];

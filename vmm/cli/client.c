@@ -333,7 +333,143 @@ static int cmd_ls(int argc, char **argv)
 	return 0;
 }
 
+/* mvmm fork VM [-n N] [--name PREFIX] [--json] */
+static int cmd_fork(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "name", required_argument, NULL, 'N' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	char path[PATH_MAX], req[256], *body = NULL, *end;
+	const char *sock, *prefix = NULL;
+	json_object *resp, *kids, *hold = NULL;
+	CURLcode cerr = CURLE_OK;
+	bool json = false;
+	long count = 1, status;
+	int c;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "hn:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'N':
+			prefix = optarg;
+			break;
+		case 'n':
+			errno = 0;
+			count = strtol(optarg, &end, 10);
+			if (errno || *end || count < 1 || count > MVMM_MAX_FORK) {
+				cli_error("-n '%s': need a number from 1 to %d", optarg,
+					  MVMM_MAX_FORK);
+				return CLI_EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			printf("usage: mvmm fork [-n N] [--name PREFIX] [--json] SOCKET|NAME\n");
+			return 0;
+		default:
+			cli_error("unknown option '%s' (try 'mvmm fork --help')", argv[optind - 1]);
+			return CLI_EXIT_USAGE;
+		}
+	}
+	if (optind + 1 != argc) {
+		cli_error("'mvmm fork' needs one VM: a socket path or a name");
+		return CLI_EXIT_USAGE;
+	}
+	if (prefix) {
+		json_object *p = json_object_new_string(prefix);
+
+		snprintf(req, sizeof(req), "{\"count\":%ld,\"name\":%s}", count,
+			 json_object_to_json_string(p));
+		json_object_put(p);
+	} else {
+		snprintf(req, sizeof(req), "{\"count\":%ld}", count);
+	}
+	sock = cli_sock_path(argv[optind], path, sizeof(path));
+	status = cli_api_request(sock, "PUT", "/vm/fork", req, &body, &cerr);
+	if (status < 0) {
+		cli_error("cannot reach the VM at '%s': %s", sock, curl_easy_strerror(cerr));
+		return CLI_EXIT_UNAVAILABLE;
+	}
+	resp = body ? json_tokener_parse(body) : NULL;
+	if (status != 200 || !resp || !json_object_object_get_ex(resp, "children", &kids)) {
+		cli_error("fork '%s': %s (HTTP %ld)", sock, error_text(body, &hold), status);
+		json_object_put(hold);
+		json_object_put(resp);
+		free(body);
+		return status == 409 ? CLI_EXIT_STATE : status == 400 ? CLI_EXIT_USAGE
+								       : CLI_EXIT_SOFTWARE;
+	}
+	if (json) {
+		printf("%s\n", json_object_to_json_string_ext(resp, JSON_C_TO_STRING_PLAIN));
+	} else {
+		for (size_t i = 0; i < json_object_array_length(kids); i++) {
+			json_object *k = json_object_array_get_idx(kids, i);
+
+			printf("%s %lld %s\n", jstr(k, "name", "?"), jint(k, "pid"),
+			       jstr(k, "api_sock", "?"));
+		}
+	}
+	json_object_put(resp);
+	free(body);
+	return 0;
+}
+
+/* mvmm snapshot VM DIR */
+static int cmd_snapshot(int argc, char **argv)
+{
+	char path[PATH_MAX], dir[PATH_MAX * 2], *body = NULL;
+	const char *sock;
+	json_object *req, *hold = NULL;
+	CURLcode cerr = CURLE_OK;
+	long status;
+
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		printf("usage: mvmm snapshot SOCKET|NAME DIR   (DIR must not exist)\n");
+		return 0;
+	}
+	if (argc != 3) {
+		cli_error("'mvmm snapshot' needs a VM and a new directory");
+		return CLI_EXIT_USAGE;
+	}
+	/* The VMM may run elsewhere in the tree: send an absolute path. */
+	if (argv[2][0] == '/') {
+		snprintf(dir, sizeof(dir), "%s", argv[2]);
+	} else if (getcwd(path, sizeof(path))) {
+		snprintf(dir, sizeof(dir), "%s/%s", path, argv[2]);
+	} else {
+		cli_error("snapshot: cannot resolve '%s'", argv[2]);
+		return CLI_EXIT_USAGE;
+	}
+	sock = cli_sock_path(argv[1], path, sizeof(path));
+	req = json_object_new_object();
+	json_object_object_add(req, "dir", json_object_new_string(dir));
+	status = cli_api_request(sock, "PUT", "/vm/snapshot", json_object_to_json_string(req),
+				 &body, &cerr);
+	json_object_put(req);
+	if (status < 0) {
+		cli_error("cannot reach the VM at '%s': %s", sock, curl_easy_strerror(cerr));
+		return CLI_EXIT_UNAVAILABLE;
+	}
+	if (status / 100 != 2) {
+		cli_error("snapshot '%s': %s (HTTP %ld)", sock, error_text(body, &hold), status);
+		json_object_put(hold);
+		free(body);
+		return status == 409 ? CLI_EXIT_STATE : CLI_EXIT_SOFTWARE;
+	}
+	free(body);
+	return 0;
+}
+
 const struct cli_command cli_client_commands[] = {
+	{ "fork", cmd_fork, "fork a running VM into N children (-n N, --name PREFIX)" },
+	{ "snapshot", cmd_snapshot, "write a VM's snapshot into a new directory" },
 	{ "pause", cmd_pause, "pause a running VM (SOCKET or NAME)" },
 	{ "resume", cmd_resume, "resume a paused VM" },
 	{ "stop", cmd_stop, "stop a VM; its `mvmm run` exits 0" },

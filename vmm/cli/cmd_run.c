@@ -304,6 +304,11 @@ static int apply_config(struct json_config *jc, const char *path, struct run_opt
 	return 0;
 }
 
+static void pr_cli_warn_fork(int err)
+{
+	fprintf(stderr, "mvmm: warning: fork disabled: %s\n", mvmm_strerror(err));
+}
+
 /* Socket path for --name: the runtime dir (created 0700) + NAME.sock. */
 static int name_sock(const char *name, char *buf, size_t len)
 {
@@ -331,6 +336,44 @@ static bool tty_raw(struct termios *saved)
 	return tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0;
 }
 
+/*
+ * Block the stop signals in every thread (call before any VM thread exists); the main thread
+ * takes them from the returned signalfd.  A shell starts background jobs with SIGINT ignored,
+ * which would discard it before the signalfd sees it: stopping a VM with SIGINT must work, so
+ * restore the default first.  SIGHUP stays ignored when it is (nohup).
+ */
+int cli_stop_signals_fd(void)
+{
+	sigset_t sigs;
+
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	if (signal(SIGHUP, SIG_IGN) != SIG_IGN) {
+		signal(SIGHUP, SIG_DFL);
+		sigaddset(&sigs, SIGHUP);
+	}
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	return signalfd(-1, &sigs, SFD_CLOEXEC);
+}
+
+/* Let `PUT /vm/fork` spawn this binary; children's sockets and logs go to the runtime dir. */
+int cli_enable_fork(mvmm_vm *vm)
+{
+	char self[PATH_MAX], dir[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n <= 0)
+		return -errno;
+	self[n] = 0;
+	cli_runtime_dir(dir, sizeof(dir));
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	return mvmm_vm_enable_fork(vm, self, dir);
+}
+
 static int exit_code(const struct mvmm_exit_info *info)
 {
 	switch (info->reason) {
@@ -347,7 +390,7 @@ static int exit_code(const struct mvmm_exit_info *info)
 }
 
 /* Wait for the VM to stop or a signal to arrive; returns the process exit code. */
-static int supervise(mvmm_vm *vm, int sfd)
+int cli_supervise(mvmm_vm *vm, int sfd)
 {
 	struct pollfd pfd[2] = {
 		{ .fd = sfd, .events = POLLIN },
@@ -390,7 +433,6 @@ static int run_with(struct json_config *jc, int argc, char **argv, bool restore)
 	const char *config_path;
 	bool raw = false;
 	mvmm_vm *vm = NULL;
-	sigset_t sigs;
 	int rc, err, sfd, out_fd = STDOUT_FILENO, in_fd = STDIN_FILENO;
 
 	o.mem = 256ULL << 20;
@@ -446,23 +488,7 @@ static int run_with(struct json_config *jc, int argc, char **argv, bool restore)
 	cfg.nr_disks = o.nr_disks;
 	cfg.rng = o.rng;
 
-	/*
-	 * Block the stop signals in every thread; the main thread takes them from a signalfd.
-	 * A shell starts background jobs with SIGINT ignored, which would discard it before the
-	 * signalfd sees it: stopping a VM with SIGINT must work, so restore the default first.
-	 * SIGHUP stays ignored when it is (nohup).
-	 */
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	if (signal(SIGHUP, SIG_IGN) != SIG_IGN) {
-		signal(SIGHUP, SIG_DFL);
-		sigaddset(&sigs, SIGHUP);
-	}
-	sigprocmask(SIG_BLOCK, &sigs, NULL);
-	sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	sfd = cli_stop_signals_fd();
 	if (sfd < 0) {
 		cli_error("signalfd: %s", strerror(errno));
 		rc = CLI_EXIT_SOFTWARE;
@@ -482,6 +508,9 @@ static int run_with(struct json_config *jc, int argc, char **argv, bool restore)
 		rc = cli_exit_code_for(err);
 		goto out_sfd;
 	}
+	err = cli_enable_fork(vm);
+	if (err)
+		pr_cli_warn_fork(err);
 	if (o.name && (rc = name_sock(o.name, sock_buf, sizeof(sock_buf))))
 		goto out_vm;
 	if (o.name)
@@ -504,7 +533,7 @@ static int run_with(struct json_config *jc, int argc, char **argv, bool restore)
 		rc = CLI_EXIT_SOFTWARE;
 		goto out_vm;
 	}
-	rc = supervise(vm, sfd);
+	rc = cli_supervise(vm, sfd);
 out_vm:
 	mvmm_vm_destroy(vm);
 	if (raw)

@@ -88,6 +88,7 @@ static int cmd_help(int argc, char **argv)
 static const struct cli_command commands[] = {
 	{ "run", cmd_run, NULL },
 	{ "restore", cmd_restore, NULL },
+	{ "__fork-child", cmd_fork_child, NULL },
 	{ "version", cmd_version, NULL },
 	{ "--version", cmd_version, NULL },
 	{ "help", cmd_help, NULL },

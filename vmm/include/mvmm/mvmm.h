@@ -179,6 +179,45 @@ MVMM_PUBLIC int mvmm_vm_snapshot(mvmm_vm *vm, const char *dir);
  */
 MVMM_PUBLIC int mvmm_vm_restore(const char *dir, const struct mvmm_config *cfg, mvmm_vm **out);
 
+/* Live fork: clone a running VM into child VMM processes (FORK.md). */
+struct mvmm_fork_opts {
+	size_t size;			/* sizeof(struct mvmm_fork_opts) */
+	uint32_t count;			/* children, 1..MVMM_MAX_FORK */
+	const char *vmm_path;		/* the mvmm binary each child runs (`mvmm __fork-child`) */
+	const char *runtime_dir;	/* children's API sockets and console logs go here */
+	const char *name_prefix;	/* children are <prefix>-<pid>; NULL: "vm" */
+};
+
+struct mvmm_fork_child {
+	int pid;			/* the child VMM process */
+	char name[64];
+	char api_sock[108];		/* its control socket (mvmm status/stop/fork work on it) */
+	char console[256];		/* its console log file */
+};
+
+#define MVMM_MAX_FORK 256
+
+/* Let the control API's PUT /vm/fork spawn children running `vmm_path` into `runtime_dir`. */
+MVMM_PUBLIC int mvmm_vm_enable_fork(mvmm_vm *vm, const char *vmm_path, const char *runtime_dir);
+
+/*
+ * Pause, capture, freeze RAM into sealed layers, hand state + layers to `count` new child VMM
+ * processes, resume.  Each child runs on from the instruction the parent was paused at, with
+ * RAM shared copy-on-write.  The parent keeps running.  On failure every child already made is
+ * killed and the parent resumes.  children[] receives count entries.
+ */
+MVMM_PUBLIC int mvmm_vm_fork(mvmm_vm *vm, const struct mvmm_fork_opts *opts,
+			     struct mvmm_fork_child *children);
+/*
+ * The child side: called by `mvmm __fork-child FD` with the socket the parent passed.  Builds
+ * the VM (state CREATED), its console going to the log file the parent named, and returns the
+ * API socket path it must serve (static storage of the handle).  Then start it, and call
+ * mvmm_vm_fork_ack() to tell the parent it runs.
+ */
+MVMM_PUBLIC int mvmm_vm_fork_child(int fd, const struct mvmm_config *cfg, mvmm_vm **out,
+				   const char **api_sock);
+MVMM_PUBLIC int mvmm_vm_fork_ack(int fd, int err);
+
 /* Parse "256M", "1G", "4096K", "1048576" (bytes) into *out; -EINVAL / -ERANGE. */
 MVMM_PUBLIC int mvmm_parse_size(const char *s, uint64_t *out);
 

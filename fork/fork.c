@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <json-c/json.h>
+
+#include "fork.h"
+#include "layers.h"
+#include "devices/virtio/devices.h"
+#include "vmm/state.h"
+#include "vmm/util.h"
+#include "vmm/vm.h"
+
+#define FORK_META_VERSION 1
+#define FORK_MSG_MAX 4096
+#define FORK_ACK_TIMEOUT_MS 10000
+#define HANDOFF_SEALS (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)
+
+extern char **environ;
+
+/* The state blob plus the fork sections, in a sealed memfd every child maps read-only. */
+static int make_handoff(struct vm *vm, const uint8_t *blob, size_t blen, int *out_fd)
+{
+	struct state_writer w;
+	struct mem_run *runs;
+	uint8_t *buf;
+	size_t nr_runs, len;
+	int fd, err;
+
+	err = layers_runs(&vm->mem, &runs, &nr_runs);
+	if (err)
+		return err;
+	state_writer_init(&w);
+	state_append_blob(&w, blob, blen);
+	state_begin_section(&w, "fork/meta", FORK_META_VERSION, 0);
+	state_put_u64(&w, vm->mem.size);
+	state_put_u32(&w, vm->nr_vcpus);
+	state_put_u32(&w, vm->mem.nr_layers);
+	state_end_section(&w);
+	state_begin_section(&w, "fork/runs", FORK_META_VERSION, 0);
+	state_put_u64(&w, nr_runs);
+	for (size_t i = 0; i < nr_runs; i++) {
+		state_put_u64(&w, runs[i].offset);
+		state_put_u64(&w, runs[i].len);
+		state_put_u32(&w, runs[i].layer);
+	}
+	state_end_section(&w);
+	free(runs);
+	err = state_writer_finish(&w, &buf, &len);
+	if (err)
+		return err;
+	fd = memfd_create("mvmm-handoff", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0 || pwrite(fd, buf, len, 0) != (ssize_t)len ||
+	    fcntl(fd, F_ADD_SEALS, HANDOFF_SEALS) < 0) {
+		err = fd < 0 ? -errno : -EIO;
+		if (fd >= 0)
+			close(fd);
+		free(buf);
+		return err;
+	}
+	free(buf);
+	*out_fd = fd;
+	return 0;
+}
+
+/* Reap a child when it exits (pidfd readable), on the VM's loop thread: no zombies. */
+struct reaper {
+	struct vm *vm;
+	int pidfd;
+	pid_t pid;
+};
+
+static void reap_child(void *opaque, uint32_t events)
+{
+	struct reaper *r = opaque;
+
+	(void)events;
+	waitpid(r->pid, NULL, WNOHANG);
+	loop_del(&r->vm->loop, r->pidfd);
+	close(r->pidfd);
+	free(r);
+}
+
+static void watch_child(struct vm *vm, pid_t pid)
+{
+	struct reaper *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return;
+	r->vm = vm;
+	r->pid = pid;
+	r->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (r->pidfd < 0 || loop_add(&vm->loop, r->pidfd, POLLIN, reap_child, r) < 0) {
+		/* No pidfd: the child is reaped by the next fork's waitpid sweep. */
+		if (r->pidfd >= 0)
+			close(r->pidfd);
+		free(r);
+	}
+}
+
+static int spawn_child(const char *vmm_path, int sock, pid_t *pid)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	char fdarg[16];
+	char *argv[] = { (char *)vmm_path, (char *)"__fork-child", fdarg, NULL };
+	sigset_t none;
+	int err;
+
+	snprintf(fdarg, sizeof(fdarg), "%d", 3);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&attr);
+	/* The child gets its end of the socket as fd 3 and nothing else of ours (CLOEXEC). */
+	posix_spawn_file_actions_adddup2(&fa, sock, 3);
+	/* Its own session: a signal to our terminal's process group does not reach it. */
+	sigemptyset(&none);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK);
+	err = posix_spawn(pid, vmm_path, &fa, &attr, argv, environ);
+	posix_spawnattr_destroy(&attr);
+	posix_spawn_file_actions_destroy(&fa);
+	return -err;
+}
+
+static int send_identity(int sock, const struct mvmm_fork_child *c, int handoff,
+			 const struct guest_mem *mem)
+{
+	json_object *o = json_object_new_object();
+	int fds[GUEST_MEM_MAX_LAYERS + 1];
+	char cbuf[CMSG_SPACE(sizeof(fds))];
+	struct iovec iov;
+	struct msghdr msg = { 0 };
+	struct cmsghdr *cm;
+	const char *text;
+	unsigned int nfds = 1 + mem->nr_layers;
+	ssize_t n;
+
+	json_object_object_add(o, "name", json_object_new_string(c->name));
+	json_object_object_add(o, "api_sock", json_object_new_string(c->api_sock));
+	json_object_object_add(o, "console", json_object_new_string(c->console));
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	fds[0] = handoff;
+	for (unsigned int i = 0; i < mem->nr_layers; i++)
+		fds[1 + i] = mem->layer_fds[i];
+	iov.iov_base = (void *)text;
+	iov.iov_len = strlen(text);
+	memset(cbuf, 0, sizeof(cbuf));
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cbuf;
+	msg.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+	cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+	memcpy(CMSG_DATA(cm), fds, nfds * sizeof(int));
+	n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+	json_object_put(o);
+	return n < 0 ? -errno : 0;
+}
+
+/* The child's {"pid":N} (its VM runs) or {"error":N}. */
+static int wait_ack(int sock, pid_t pid)
+{
+	struct pollfd p = { .fd = sock, .events = POLLIN };
+	char buf[256];
+	json_object *o, *v;
+	ssize_t n;
+	int err = -EPROTO;
+
+	if (poll(&p, 1, FORK_ACK_TIMEOUT_MS) <= 0)
+		return -ETIMEDOUT;
+	n = recv(sock, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return -ECHILD;		/* it died before answering */
+	buf[n] = 0;
+	o = json_tokener_parse(buf);
+	if (o && json_object_object_get_ex(o, "error", &v))
+		err = (int)json_object_get_int(v);
+	else if (o && json_object_object_get_ex(o, "pid", &v) && json_object_get_int(v) == pid)
+		err = 0;
+	json_object_put(o);
+	return err;
+}
+
+static int fork_one(struct vm *vm, const struct mvmm_fork_opts *o, int handoff,
+		    struct mvmm_fork_child *c)
+{
+	int sv[2], err;
+	pid_t pid = -1;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	err = spawn_child(o->vmm_path, sv[1], &pid);
+	close(sv[1]);
+	if (err)
+		goto out;
+	c->pid = pid;
+	snprintf(c->name, sizeof(c->name), "%s-%d", o->name_prefix ? o->name_prefix : "vm", pid);
+	snprintf(c->api_sock, sizeof(c->api_sock), "%s/%s.sock", o->runtime_dir, c->name);
+	snprintf(c->console, sizeof(c->console), "%s/%s.log", o->runtime_dir, c->name);
+	err = send_identity(sv[0], c, handoff, &vm->mem);
+	if (!err)
+		err = wait_ack(sv[0], pid);
+	if (err) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		c->pid = 0;
+	} else {
+		watch_child(vm, pid);
+	}
+out:
+	close(sv[0]);
+	return err;
+}
+
+/*
+ * Why this order:
+ * - pause first: vCPUs park after completing pending I/O, so registers and RAM are consistent;
+ * - quiesce devices next: no more ring access or DMA into RAM while the mapping changes;
+ * - layers before capture: the freeze moves vm->mem.host; capture itself does not touch RAM;
+ * - children get everything before the parent resumes, so they start from the same instant,
+ *   and a failure can still be undone with the parent untouched but for its (equivalent)
+ *   new mapping;
+ * - unquiesce, resume last.
+ */
+int vm_fork(struct vm *vm, const struct mvmm_fork_opts *o, struct mvmm_fork_child *children)
+{
+	uint8_t *blob = NULL;
+	size_t blen = 0;
+	uint64_t copied = 0, t0 = mono_ns(), t_paused;
+	bool resume;
+	int handoff = -1, err;
+	uint32_t made = 0;
+
+	if (!o->count || o->count > MVMM_MAX_FORK || !o->vmm_path || !o->runtime_dir)
+		return -EINVAL;
+	pthread_mutex_lock(&vm->lock);
+	resume = vm->state == MVMM_VM_RUNNING;
+	pthread_mutex_unlock(&vm->lock);
+	err = vm_pause(vm);
+	if (err)
+		return err;
+	t_paused = mono_ns();
+	err = virtio_devices_quiesce(vm);
+	if (err)
+		goto out_resume;
+	err = layers_prepare_fork(vm, &copied);
+	if (!err)
+		err = vm_save_state(vm, &blob, &blen);
+	if (!err)
+		err = make_handoff(vm, blob, blen, &handoff);
+	for (made = 0; !err && made < o->count; made++)
+		err = fork_one(vm, o, handoff, &children[made]);
+	if (err) {
+		/* Undo: no half-made fork.  The parent's layered RAM holds the same bytes. */
+		for (uint32_t i = 0; i < made; i++) {
+			if (children[i].pid > 0)
+				kill(children[i].pid, SIGKILL);
+		}
+		pr_err(&vm->log, "fork", "fork failed after %u of %u children: %s", made, o->count,
+		       mvmm_strerror(err));
+	}
+	virtio_devices_unquiesce(vm);
+out_resume:
+	if (resume)
+		vm_resume(vm);
+	pr_info(&vm->log, "fork", "%u children; paused %.3f ms; layer copy %llu KiB; layers %u",
+		err ? 0 : o->count, (double)(mono_ns() - t_paused) / 1e6,
+		(unsigned long long)(copied >> 10), vm->mem.nr_layers);
+	(void)t0;
+	if (handoff >= 0)
+		close(handoff);
+	free(blob);
+	return err;
+}
