@@ -169,8 +169,8 @@ static int blk_open(struct blk *b, struct vdev *d)
 	b->buf = v->blk_buf;
 	b->seed = g.opt.blk_seed + d->slot;
 	blk_build(b);
-	printf("blk: %u features 0x%lx queue %u depth %u request %u KiB\n", d->slot, d->features,
-	       b->q->size, b->depth, b->req_sectors * SECTOR_SIZE / 1024);
+	printf("blk: %u features 0x%lx queue %u depth %u request %u sectors\n", d->slot,
+	       d->features, b->q->size, b->depth, b->req_sectors);
 	return 0;
 }
 

@@ -15,6 +15,7 @@
 #include "state.h"
 #include "util.h"
 #include "vm.h"
+#include "devices/virtio/devices.h"
 
 #define MANIFEST_MAX (64 * 1024)
 #define PAGE 4096ULL
@@ -183,6 +184,10 @@ int vm_snapshot(struct vm *vm, const char *dir)
 	err = vm_pause(vm);
 	if (err)
 		return err;
+	/* Devices finish in-flight I/O and stop touching RAM before state and RAM are read. */
+	err = virtio_devices_quiesce(vm);
+	if (err)
+		goto out_resume;
 	err = vm_save_state(vm, &blob, &len);
 	snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", dir);
 	if (!err && !mkdtemp(tmp))
@@ -199,6 +204,8 @@ int vm_snapshot(struct vm *vm, const char *dir)
 		snprintf(parent, sizeof(parent), "%s", dir);
 		err = fsync_path(dirname(parent));
 	}
+	virtio_devices_unquiesce(vm);
+out_resume:
 	if (resume)
 		vm_resume(vm);
 	free(blob);

@@ -24,6 +24,7 @@
 #include "devices/i8042.h"
 #include "devices/serial.h"
 #include "devices/virtio/devices.h"
+#include "devices/virtio/vdev.h"
 #include "control.h"
 
 #define KVM_API_EXPECTED 12
@@ -661,6 +662,8 @@ int vm_save_state(struct vm *vm, uint8_t **blob, size_t *len)
 		err = x86_vm_save(vm, &w);
 	if (!err)
 		err = serial_save(vm->serial, &w);
+	if (!err)
+		err = virtio_devices_save(vm, &w);
 out:
 	for (unsigned int i = 0; b.buf && i < vm->nr_vcpus; i++)
 		free(b.buf[i]);
@@ -673,9 +676,31 @@ out:
 	return state_writer_finish(&w, blob, len);
 }
 
-static const char *const vm_known_sections[] = {
-	"vm", "vcpu/", "irqchip", "pit", "clock", "dev/serial0", NULL,
+static const char *const vm_fixed_sections[] = {
+	"vm", "vcpu/", "irqchip", "pit", "clock", "dev/serial0",
 };
+
+/* Sections this VM can load: the fixed ones and one per virtio device it has. */
+static int check_sections(struct vm *vm, const struct state_reader *r, char *unknown,
+			  size_t len)
+{
+	size_t nfix = ARRAY_SIZE(vm_fixed_sections);
+	const char **known = calloc(nfix + vm->nr_vdevs + 1, sizeof(*known));
+	char (*names)[STATE_NAME_MAX + 1] = calloc(vm->nr_vdevs + 1, sizeof(*names));
+	int err = -ENOMEM;
+
+	if (known && names) {
+		memcpy(known, vm_fixed_sections, sizeof(vm_fixed_sections));
+		for (unsigned int i = 0; i < vm->nr_vdevs; i++) {
+			snprintf(names[i], sizeof(names[i]), "dev/%s", vm->vdevs[i]->id);
+			known[nfix + i] = names[i];
+		}
+		err = state_check_required(r, known, unknown, len);
+	}
+	free(known);
+	free(names);
+	return err;
+}
 
 int vm_load_state(struct vm *vm, const uint8_t *blob, size_t len)
 {
@@ -694,7 +719,7 @@ int vm_load_state(struct vm *vm, const uint8_t *blob, size_t len)
 		       "unknown major version" : "truncated or corrupt");
 		return err;
 	}
-	err = state_check_required(&r, vm_known_sections, unknown, sizeof(unknown));
+	err = check_sections(vm, &r, unknown, sizeof(unknown));
 	if (err) {
 		pr_err(&vm->log, "state", "state blob needs section '%s' this mvmm does not know",
 		       unknown);
@@ -726,6 +751,11 @@ int vm_load_state(struct vm *vm, const uint8_t *blob, size_t len)
 		err = x86_vcpu_load(vm->vcpus[i], &r);
 	if (!err)
 		err = serial_load(vm->serial, &r);
+	if (!err)
+		err = virtio_devices_load(vm, &r);
+	/* Loaded devices sleep until the VM runs: wake them now, before any vCPU exists. */
+	if (!err)
+		virtio_devices_unquiesce(vm);
 	if (err)
 		pr_err(&vm->log, "state", "loading state: %s", mvmm_strerror(err));
 	return err;

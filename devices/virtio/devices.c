@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "devices.h"
@@ -7,6 +8,8 @@
 #include "mmio.h"
 #include "rng.h"
 #include "vdev.h"
+#include "vstate.h"
+#include "vmm/state.h"
 #include "mvmm/mvmm.h"
 #include "vmm/log.h"
 #include "vmm/vm.h"
@@ -87,4 +90,56 @@ void virtio_devices_unquiesce(struct vm *vm)
 {
 	for (unsigned int i = 0; i < vm->nr_vdevs; i++)
 		vdev_unquiesce(vm->vdevs[i]);
+}
+
+#define VDEV_SECTION_VERSION 1
+
+int virtio_devices_save(struct vm *vm, struct state_writer *w)
+{
+	for (unsigned int i = 0; i < vm->nr_vdevs; i++) {
+		struct vstate_buf b;
+		char name[STATE_NAME_MAX + 1];
+		int err;
+
+		vstate_buf_init(&b);
+		err = vdev_save(vm->vdevs[i], &b);
+		if (!err) {
+			snprintf(name, sizeof(name), "dev/%s", vm->vdevs[i]->id);
+			state_begin_section(w, name, VDEV_SECTION_VERSION, STATE_SEC_REQUIRED);
+			state_put_bytes(w, b.data, b.len);
+			state_end_section(w);
+			err = w->err;
+		}
+		vstate_buf_fini(&b);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int virtio_devices_load(struct vm *vm, const struct state_reader *r)
+{
+	for (unsigned int i = 0; i < vm->nr_vdevs; i++) {
+		struct vdev *vdev = vm->vdevs[i];
+		struct state_section sec;
+		struct vstate_rd rd;
+		char name[STATE_NAME_MAX + 1];
+		int err;
+
+		snprintf(name, sizeof(name), "dev/%s", vdev->id);
+		if (state_find(r, name, &sec) || sec.version != VDEV_SECTION_VERSION) {
+			pr_err(&vm->log, "virtio", "state has no section for device %s", vdev->id);
+			return -EBADMSG;
+		}
+		if (!vdev->quiesced && (err = vdev_quiesce(vdev)))
+			return err;
+		vstate_rd_init(&rd, sec.data, (size_t)sec.len);
+		err = vdev_load(vdev, &rd);
+		if (err) {
+			pr_err(&vm->log, "virtio", "device %s: state rejected: %s", vdev->id,
+			       mvmm_strerror(err));
+			return err;
+		}
+	}
+	return 0;
 }

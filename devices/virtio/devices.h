@@ -20,6 +20,13 @@ typedef void (*virtio_metrics_fn)(void *opaque, const char *id, const char *type
 /* Call fn once per device with a snapshot of its counters; any thread. */
 void virtio_devices_metrics(struct vm *vm, virtio_metrics_fn fn, void *opaque);
 
+struct state_writer;
+struct state_reader;
+/* Each device (asleep) into a required section "dev/<id>". */
+int virtio_devices_save(struct vm *vm, struct state_writer *w);
+/* Each device from its section; devices are put to sleep first and stay asleep. */
+int virtio_devices_load(struct vm *vm, const struct state_reader *r);
+
 /* Sleep / wake every device (snapshot and fork); stops at the first error, undoing it. */
 int virtio_devices_quiesce(struct vm *vm);
 void virtio_devices_unquiesce(struct vm *vm);

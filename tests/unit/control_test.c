@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <json-c/json.h>
@@ -24,6 +25,9 @@ struct fake_vm {
 	unsigned int calls;		/* pause/resume/stop calls that reached the VM */
 	int info_err;			/* info() fails with this when set */
 	int op_err;			/* pause() fails with this when set */
+	char snap_dir[256];		/* last snapshot dir that reached the VM */
+	uint32_t fork_count;		/* last fork that reached the VM */
+	char fork_prefix[64];
 };
 
 static int fake_pause(void *opaque)
@@ -89,7 +93,41 @@ static int fake_info(void *opaque, struct control_vm_info *out)
 	return out->config.cmdline ? 0 : -ENOMEM;
 }
 
+static int fake_snapshot(void *opaque, const char *dir)
+{
+	struct fake_vm *f = opaque;
+
+	f->calls++;
+	if (!strcmp(dir, "/exists"))
+		return -EEXIST;
+	if (f->state != MVMM_VM_RUNNING && f->state != MVMM_VM_PAUSED)
+		return -MVMM_ESTATE;
+	snprintf(f->snap_dir, sizeof(f->snap_dir), "%s", dir);
+	return 0;
+}
+
+static int fake_fork(void *opaque, uint32_t count, const char *prefix,
+		     struct mvmm_fork_child *kids)
+{
+	struct fake_vm *f = opaque;
+
+	f->calls++;
+	if (f->state != MVMM_VM_RUNNING && f->state != MVMM_VM_PAUSED)
+		return -MVMM_ESTATE;
+	f->fork_count = count;
+	snprintf(f->fork_prefix, sizeof(f->fork_prefix), "%s", prefix);
+	for (uint32_t i = 0; i < count; i++) {
+		kids[i].pid = 1000 + (int)i;
+		snprintf(kids[i].name, sizeof(kids[i].name), "%s-%d", prefix, kids[i].pid);
+		snprintf(kids[i].api_sock, sizeof(kids[i].api_sock), "/run/%s.sock", kids[i].name);
+		snprintf(kids[i].console, sizeof(kids[i].console), "/run/%s.log", kids[i].name);
+	}
+	return 0;
+}
+
 static const struct control_ops fake_ops = {
+	.snapshot = fake_snapshot,
+	.fork = fake_fork,
 	.pause = fake_pause,
 	.resume = fake_resume,
 	.stop = fake_stop,
@@ -280,7 +318,7 @@ static void test_conflict(void **state)
 static void test_not_found(void **state)
 {
 	static const char *const urls[] = {
-		"/", "", "/vm/", "/VM", "/vm/pause/", "/vm/start", "/vm/snapshot", "/metrics/x",
+		"/", "", "/vm/", "/VM", "/vm/pause/", "/vm/start", "/vm/snap", "/metrics/x",
 		"vm", "//vm", "/vm?x=1", "/vm/pause\n",
 	};
 	struct fixture *fx = *state;
@@ -389,6 +427,66 @@ static void test_state_names(void **state)
 	control_response_fini(NULL);
 }
 
+static void test_snapshot(void **state)
+{
+	struct fixture *fx = *state;
+
+	request(fx, "PUT", "/vm/snapshot", "{\"dir\":\"/tmp/s1\"}", 204);
+	assert_string_equal(fx->vm.snap_dir, "/tmp/s1");
+	request(fx, "PUT", "/vm/snapshot", NULL, 400);
+	expect_error(fx, "dir: required");
+	request(fx, "PUT", "/vm/snapshot", "{\"dir\":\"\"}", 400);
+	expect_error(fx, "dir: required");
+	request(fx, "PUT", "/vm/snapshot", "{\"dir\":7}", 400);
+	expect_error(fx, "dir: required");
+	request(fx, "PUT", "/vm/snapshot", "{\"dir\":\"/x\",\"live\":true}", 400);
+	expect_error(fx, "live: unknown field");
+	assert_int_equal(fx->vm.calls, 1);	/* rejected requests never reach the VM */
+	request(fx, "PUT", "/vm/snapshot", "{\"dir\":\"/exists\"}", 409);
+	expect_error(fx, "dir: already exists");
+	fx->vm.state = MVMM_VM_STOPPED;
+	request(fx, "PUT", "/vm/snapshot", "{\"dir\":\"/tmp/s2\"}", 409);
+	expect_error(fx, "cannot snapshot the VM: it is stopped");
+	request(fx, "GET", "/vm/snapshot", NULL, 405);
+}
+
+static void test_fork(void **state)
+{
+	struct fixture *fx = *state;
+	struct json_object *kids;
+
+	request(fx, "PUT", "/vm/fork", NULL, 200);
+	assert_int_equal(fx->vm.fork_count, 1);
+	assert_string_equal(fx->vm.fork_prefix, "vm");
+	kids = member(fx->json, "/children", json_type_array);
+	assert_int_equal(json_object_array_length(kids), 1);
+	member(fx->json, "/children/0/api_sock", json_type_string);
+	assert_int_equal(json_object_get_int(member(fx->json, "/children/0/pid", json_type_int)),
+			 1000);
+	request(fx, "PUT", "/vm/fork", "{\"count\":3,\"name\":\"ci-run_7\"}", 200);
+	assert_int_equal(fx->vm.fork_count, 3);
+	assert_string_equal(json_object_get_string(member(fx->json, "/children/2/name",
+							  json_type_string)),
+			    "ci-run_7-1002");
+	assert_int_equal(fx->vm.calls, 2);
+	request(fx, "PUT", "/vm/fork", "{\"count\":0}", 400);
+	expect_error(fx, "count: an integer from 1 to 256");
+	request(fx, "PUT", "/vm/fork", "{\"count\":257}", 400);
+	request(fx, "PUT", "/vm/fork", "{\"count\":\"2\"}", 400);
+	request(fx, "PUT", "/vm/fork", "{\"count\":1.5}", 400);
+	request(fx, "PUT", "/vm/fork", "{\"name\":\"../evil\"}", 400);
+	expect_error(fx, "name: 1-32 characters");
+	request(fx, "PUT", "/vm/fork", "{\"name\":\"\"}", 400);
+	request(fx, "PUT", "/vm/fork", "{\"name\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}", 400);
+	request(fx, "PUT", "/vm/fork", "{\"children\":1}", 400);
+	expect_error(fx, "children: unknown field");
+	request(fx, "PUT", "/vm/fork", "[1]", 400);
+	assert_int_equal(fx->vm.calls, 2);
+	fx->vm.state = MVMM_VM_CREATED;
+	request(fx, "PUT", "/vm/fork", "{}", 409);
+	expect_error(fx, "cannot fork the VM: it is created");
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(int argc, char **argv)
@@ -397,6 +495,7 @@ int main(int argc, char **argv)
 		T(test_get_vm),		T(test_metrics),	 T(test_actions),
 		T(test_conflict),	T(test_not_found),	 T(test_method_not_allowed),
 		T(test_bad_bodies),	T(test_too_large),	 T(test_state_names),
+		T(test_snapshot),	T(test_fork),
 	};
 
 	if (argc > 1 && argv[1][0])
