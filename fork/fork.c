@@ -17,6 +17,7 @@
 #include "fork.h"
 #include "layers.h"
 #include "devices/virtio/devices.h"
+#include "devices/vmgenid.h"
 #include "vmm/state.h"
 #include "vmm/util.h"
 #include "vmm/vm.h"
@@ -271,6 +272,9 @@ int vm_fork(struct vm *vm, const struct mvmm_fork_opts *o, struct mvmm_fork_chil
 		pr_err(&vm->log, "fork", "fork failed after %u of %u children: %s", made, o->count,
 		       mvmm_strerror(err));
 	}
+	/* The parent is a new generation too (children got theirs when they loaded). */
+	if (!err)
+		vmgenid_bump(vm->vmgenid);
 	virtio_devices_unquiesce(vm);
 out_resume:
 	if (resume)

@@ -33,6 +33,9 @@
 			 1ULL << VIRTIO_BLK_F_WRITE_ZEROES | 1ULL << VIRTIO_RING_F_INDIRECT_DESC | \
 			 1ULL << VIRTIO_RING_F_EVENT_IDX)
 
+/* virtio_features= may turn off the optional ones; RO is not a choice but a fact. */
+#define BLK_FEATURES	((BLK_WANTED & g.opt.virtio_features) | 1ULL << VIRTIO_BLK_F_RO)
+
 #define CFG(field)	((u32)offsetof(struct virtio_blk_config, field))
 
 /* What one request slot needs besides its data; lives in dma memory. */
@@ -122,7 +125,7 @@ static void blk_build(struct blk *b)
 /* (Re)initialise the device and build the chains; 0, or -1 with d->error set. */
 static int blk_start(struct blk *b)
 {
-	if (vdev_init(b->d, BLK_WANTED & g.opt.virtio_features, 1, VIRTQ_MAX_SIZE))
+	if (vdev_init(b->d, BLK_FEATURES, 1, VIRTQ_MAX_SIZE))
 		return -1;
 	blk_build(b);
 	return 0;
@@ -140,7 +143,7 @@ static int blk_open(struct blk *b, struct vdev *d)
 	b->d = d;
 	b->q = &d->vq[0];
 	snprintf(b->name, sizeof(b->name), "blk %u", d->slot);
-	if (vdev_init(d, BLK_WANTED & g.opt.virtio_features, 1, VIRTQ_MAX_SIZE)) {
+	if (vdev_init(d, BLK_FEATURES, 1, VIRTQ_MAX_SIZE)) {
 		check_fail(b->name, "initialisation: %s (status 0x%x)", d->error, vdev_status(d));
 		return -1;
 	}
@@ -575,7 +578,7 @@ void test_blk_discard(void)
 	blk_zero_offered = 0;
 	blk_each(blk_discard_run, 0);
 	if (!blk_zero_offered)
-		printf("skip: blk_discard: no writable disk offers DISCARD\n");
+		printf("skip: blk_discard: no writable disk negotiated DISCARD\n");
 }
 
 void test_blk_zeroes(void)
@@ -583,7 +586,7 @@ void test_blk_zeroes(void)
 	blk_zero_offered = 0;
 	blk_each(blk_zeroes_run, 0);
 	if (!blk_zero_offered)
-		printf("skip: blk_zeroes: no writable disk offers WRITE_ZEROES\n");
+		printf("skip: blk_zeroes: no writable disk negotiated WRITE_ZEROES\n");
 }
 
 /* ---- test=blk_bad -------------------------------------------------------------------- */
@@ -719,7 +722,7 @@ static void blk_bad_case(struct blk *b, u32 i)
 	u32 status;
 	u16 used;
 
-	if (vdev_init(d, BLK_WANTED & g.opt.virtio_features, 1, VIRTQ_MAX_SIZE)) {
+	if (vdev_init(d, BLK_FEATURES, 1, VIRTQ_MAX_SIZE)) {
 		check_fail("blk_bad", "%s: initialisation: %s", name, d->error);
 		return;
 	}

@@ -23,6 +23,7 @@
 #include "fork/layers.h"
 #include "devices/i8042.h"
 #include "devices/serial.h"
+#include "devices/vmgenid.h"
 #include "devices/virtio/devices.h"
 #include "devices/virtio/vdev.h"
 #include "control.h"
@@ -396,6 +397,8 @@ int vm_create_restored(struct vm **out, const struct mvmm_config *cfg,
 	err = serial_create(vm, cfg->serial_out_fd, cfg->serial_in_fd, &vm->serial);
 	if (!err)
 		err = i8042_create(vm, &vm->i8042);
+	if (!err)
+		err = vmgenid_create(vm, &vm->vmgenid);
 	if (err)
 		goto err;
 	/* virtio devices announce themselves on the command line, so before the kernel loads. */
@@ -421,6 +424,9 @@ int vm_create_restored(struct vm **out, const struct mvmm_config *cfg,
 	}
 	/* A restored VM's RAM already holds the kernel; its registers come from the blob. */
 	err = restore ? vm_load_state(vm, restore->blob, restore->blob_len) : vm_load_boot(vm, cfg);
+	/* A restored or forked VM is a new instance: it gets a new generation id at once. */
+	if (!err && restore)
+		err = vmgenid_bump(vm->vmgenid);
 	if (err)
 		goto err;
 	err = serial_attach_input(vm->serial);
@@ -551,6 +557,7 @@ void vm_destroy(struct vm *vm)
 	free(vm->vcpus);
 	virtio_devices_destroy(vm);
 	i8042_destroy(vm->i8042);
+	vmgenid_destroy(vm->vmgenid);
 	serial_destroy(vm->serial);
 	loop_fini(&vm->loop);
 	x86_vm_fini(vm);
@@ -663,6 +670,8 @@ int vm_save_state(struct vm *vm, uint8_t **blob, size_t *len)
 	if (!err)
 		err = serial_save(vm->serial, &w);
 	if (!err)
+		err = vmgenid_save(vm->vmgenid, &w);
+	if (!err)
 		err = virtio_devices_save(vm, &w);
 out:
 	for (unsigned int i = 0; b.buf && i < vm->nr_vcpus; i++)
@@ -677,7 +686,7 @@ out:
 }
 
 static const char *const vm_fixed_sections[] = {
-	"vm", "vcpu/", "irqchip", "pit", "clock", "dev/serial0",
+	"vm", "vcpu/", "irqchip", "pit", "clock", "dev/serial0", "dev/vmgenid",
 };
 
 /* Sections this VM can load: the fixed ones and one per virtio device it has. */
@@ -751,6 +760,8 @@ int vm_load_state(struct vm *vm, const uint8_t *blob, size_t len)
 		err = x86_vcpu_load(vm->vcpus[i], &r);
 	if (!err)
 		err = serial_load(vm->serial, &r);
+	if (!err)
+		err = vmgenid_load(vm->vmgenid, &r);
 	if (!err)
 		err = virtio_devices_load(vm, &r);
 	/* Loaded devices sleep until the VM runs: wake them now, before any vCPU exists. */

@@ -30,6 +30,7 @@
 struct vcpu;
 struct serial;
 struct i8042;
+struct vmgenid;
 struct control;
 struct vdev;
 
@@ -46,6 +47,7 @@ struct vm {
 	unsigned int nr_vcpus;
 	struct serial *serial;		/* owned */
 	struct i8042 *i8042;		/* owned: reset line */
+	struct vmgenid *vmgenid;	/* owned: generation id device */
 	uint32_t guest_code;		/* last value the guest wrote to the test-exit port */
 	void *cpuid;			/* owned struct kvm_cpuid2 (arch) */
 

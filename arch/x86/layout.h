@@ -61,5 +61,14 @@
  * through the i8042 ends the VM and `mvmm run` exits with that code (0 when none was recorded).
  */
 #define X86_TEST_EXIT_PORT	0x501
+/*
+ * mvmm VM generation id (devices/vmgenid.c): the guest writes the guest-physical address of a
+ * 16-byte, 16-byte-aligned buffer to this port (32-bit OUT of the low half, then a 32-bit OUT
+ * to port + 4 of the high half; the low write arms it).  mvmm stores a fresh random 128-bit id
+ * there at once and again whenever the VM is forked (parent and child both get new ids) or
+ * restored, so the guest can tell it was cloned (reseed RNGs, new identity).  Reading the port
+ * returns how many times the id changed in this VM's history.
+ */
+#define X86_VMGENID_PORT	0x510
 
 #endif /* MVMM_ARCH_X86_LAYOUT_H */
