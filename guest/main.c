@@ -6,6 +6,8 @@
  * "ok: <name>" or "FAIL: <name>: <reason>" per check, then "result: <code>".
  */
 #include "guest.h"
+#include "forkmem.h"
+#include "blkbench.h"
 
 #define BSP_USER_STACK_PAGES	4
 
@@ -48,6 +50,8 @@ static const struct test tests[] = {
 	{ "blk_zeroes", test_blk_zeroes },
 	{ "blk_bad", test_blk_bad },
 	{ "rng", test_rng },
+	{ "forkmem", test_forkmem },
+	{ "blkbench", test_blkbench },
 };
 
 static void run_test(const char *name, size_t len)

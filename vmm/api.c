@@ -151,7 +151,7 @@ MVMM_PUBLIC int mvmm_vm_snapshot(mvmm_vm *h, const char *dir)
 MVMM_PUBLIC int mvmm_vm_restore(const char *dir, const struct mvmm_config *cfg, mvmm_vm **out)
 {
 	struct snapshot_files f;
-	struct vm_restore r;
+	struct vm_restore r = { 0 };
 	struct mvmm_config c;
 	struct mvmm_log log;
 	struct mvmm_vm *h;

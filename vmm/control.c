@@ -57,6 +57,7 @@ struct control {
 	dev_t dev;			/* identity of the socket file we bound, so that */
 	ino_t ino;			/* destroy never unlinks someone else's file */
 	struct control_router router;
+	bool stop_requested;		/* PUT /vm/stop answered: stop once the reply is out */
 };
 
 /* Per-request state (MHD's con_cls): the body so far. */
@@ -83,12 +84,16 @@ static int ctl_resume(void *opaque)
 	return vm_resume(ctl->vm);
 }
 
-/* The embedder notices STOPPED through the event fd and calls mvmm_vm_wait/destroy. */
+/*
+ * The embedder notices STOPPED through the event fd and tears the VM (and this server) down at
+ * once, which would cut off the 204 still on its way.  So the stop happens in
+ * control_completed(), once the response has been sent.
+ */
 static int ctl_stop(void *opaque)
 {
 	struct control *ctl = opaque;
 
-	vm_request_stop(ctl->vm, MVMM_STOP_REQUESTED, 0, 0);
+	__atomic_store_n(&ctl->stop_requested, true, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -284,11 +289,13 @@ static enum MHD_Result control_access(void *cls, struct MHD_Connection *conn, co
 static void control_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			      enum MHD_RequestTerminationCode toe)
 {
+	struct control *ctl = cls;
 	struct control_req *req = *con_cls;
 
-	(void)cls;
 	(void)conn;
 	(void)toe;
+	if (__atomic_exchange_n(&ctl->stop_requested, false, __ATOMIC_ACQ_REL))
+		vm_request_stop(ctl->vm, MVMM_STOP_REQUESTED, 0, 0);
 	if (!req)
 		return;
 	free(req->buf);

@@ -359,19 +359,19 @@ int cli_stop_signals_fd(void)
 	return signalfd(-1, &sigs, SFD_CLOEXEC);
 }
 
-/* Let `PUT /vm/fork` spawn this binary; children's sockets and logs go to the runtime dir. */
+/*
+ * Let `PUT /vm/fork` spawn this binary; children's sockets and logs go to the runtime dir.
+ * "/proc/self/exe" names the very file this process runs, even if it was replaced or deleted
+ * since (an upgrade): parent and children always run the same mvmm.
+ */
 int cli_enable_fork(mvmm_vm *vm)
 {
-	char self[PATH_MAX], dir[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char dir[PATH_MAX];
 
-	if (n <= 0)
-		return -errno;
-	self[n] = 0;
 	cli_runtime_dir(dir, sizeof(dir));
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return -errno;
-	return mvmm_vm_enable_fork(vm, self, dir);
+	return mvmm_vm_enable_fork(vm, "/proc/self/exe", dir);
 }
 
 static int exit_code(const struct mvmm_exit_info *info)

@@ -37,6 +37,8 @@ int cli_exit_code_for(int err)
 	case MVMM_EKERNEL:
 	case MVMM_EINITRD:
 	case MVMM_ECMDLINE:
+	case EBADMSG:	/* corrupt snapshot or state */
+	case EPROTO:	/* snapshot of an unknown format version */
 		return CLI_EXIT_DATAERR;
 	case MVMM_ECONFIG:
 		return CLI_EXIT_USAGE;
