@@ -264,6 +264,14 @@ void test_forkmem(void)
 	printf("forkmem: region 0x%lx %lu fnv1a64 0x%016lx\n", a.region, bytes, a.fnv);
 	printf("forkmem: verify %lu ms, hash %lu ms\n", (t2 - t1) / g.tsc_khz,
 	       (t3 - t2) / g.tsc_khz);
+	/*
+	 * forkmem_hold_ms=N: leave the region untouched for N ms after printing its hash, so the
+	 * host can hash the same bytes through the VMM's own view of RAM and compare.
+	 */
+	if (option("forkmem_hold_ms", 0)) {
+		printf("forkmem: holding %lu ms\n", option("forkmem_hold_ms", 0));
+		udelay(option("forkmem_hold_ms", 0) * 1000);
+	}
 
 	/* Every id the guest saw, the VMM made: it cannot count fewer changes than that. */
 	changes = forkmem_inl(X86_VMGENID_PORT);

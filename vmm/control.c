@@ -154,7 +154,25 @@ static int ctl_fork(void *opaque, uint32_t count, const char *prefix,
 	return vm_fork(ctl->vm, &o, children);
 }
 
+/* Read while the guest may run: a test asks when the guest holds the region still. */
+static int ctl_mem_hash(void *opaque, uint64_t gpa, uint64_t len, uint64_t *hash)
+{
+	struct control *ctl = opaque;
+	const uint8_t *p = guest_mem_ptr(&ctl->vm->mem, gpa, len);
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	if (!p)
+		return -EFAULT;
+	for (uint64_t i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ULL;
+	}
+	*hash = h;
+	return 0;
+}
+
 static const struct control_ops control_vm_ops = {
+	.mem_hash = ctl_mem_hash,
 	.snapshot = ctl_snapshot,
 	.fork = ctl_fork,
 	.pause = ctl_pause,

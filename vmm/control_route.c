@@ -23,6 +23,7 @@ enum route_kind {
 	ROUTE_METRICS,
 	ROUTE_SNAPSHOT,
 	ROUTE_FORK,
+	ROUTE_MEMHASH,
 };
 
 /* One path, one method: a wrong method on a known path is 405 with `method` as Allow. */
@@ -39,6 +40,7 @@ static const struct route {
 	{ "/metrics", "GET", ROUTE_METRICS, NULL },
 	{ "/vm/snapshot", "PUT", ROUTE_SNAPSHOT, "snapshot" },
 	{ "/vm/fork", "PUT", ROUTE_FORK, "fork" },
+	{ "/vm/memory/hash", "PUT", ROUTE_MEMHASH, "hash memory of" },
 };
 
 static const char *const state_names[] = {
@@ -422,6 +424,45 @@ static int do_fork(struct control_router *r, const struct route *rt, const char 
 	return respond_json(resp, 200, out, err);
 }
 
+static bool get_u64(struct json_object *o, const char *key, uint64_t *v)
+{
+	struct json_object *m;
+
+	if (!json_object_object_get_ex(o, key, &m) || !json_object_is_type(m, json_type_int) ||
+	    json_object_get_int64(m) < 0)
+		return false;
+	*v = (uint64_t)json_object_get_int64(m);
+	return true;
+}
+
+static int do_memhash(struct control_router *r, const struct route *rt, const char *body,
+		      size_t len, struct control_response *resp)
+{
+	static const char *const allowed[] = { "gpa", "len", NULL };
+	struct json_object *o, *out;
+	uint64_t gpa, n, hash = 0;
+	char hex[24];
+	int err = 0;
+
+	o = param_body(body, len, allowed, resp, &err);
+	if (!o)
+		return err;
+	if (!get_u64(o, "gpa", &gpa) || !get_u64(o, "len", &n) || !n) {
+		json_object_put(o);
+		return respond_error(resp, 400, "gpa, len: required non-negative integers, len > 0");
+	}
+	json_object_put(o);
+	err = r->ops->mem_hash ? r->ops->mem_hash(r->opaque, gpa, n, &hash) : -ENOTSUP;
+	if (err == -EFAULT)
+		return respond_error(resp, 400, "gpa, len: not wholly inside guest RAM");
+	if (err)
+		return state_conflict(r, rt, err, resp);
+	snprintf(hex, sizeof(hex), "0x%016llx", (unsigned long long)hash);
+	out = json_object_new_object();
+	put(out, "fnv1a64", json_object_new_string(hex), &err);
+	return respond_json(resp, 200, out, err);
+}
+
 static int dispatch(struct control_router *r, const char *method, const char *url,
 		    const char *body, size_t body_len, struct control_response *resp)
 {
@@ -460,6 +501,8 @@ static int dispatch(struct control_router *r, const char *method, const char *ur
 		return do_snapshot(r, rt, body, body_len, resp);
 	case ROUTE_FORK:
 		return do_fork(r, rt, body, body_len, resp);
+	case ROUTE_MEMHASH:
+		return do_memhash(r, rt, body, body_len, resp);
 	}
 	return respond_error(resp, 500, "unhandled route");
 }

@@ -12,6 +12,8 @@
  *   PUT /vm/snapshot 204, body {"dir":"/new/dir"} | 409 (dir exists or wrong state)
  *   PUT /vm/fork     200 {"children":[{"name","pid","api_sock","console"}]},
  *                    body {"count":1..256, "name":"prefix"} (both optional)
+ *   PUT /vm/memory/hash  200 {"fnv1a64":"0x..."}, body {"gpa":N,"len":N}: the VMM's view of
+ *                    guest RAM, for tests that compare it with what the guest computed
  *
  * Anything else: 404 (unknown path), 405 + Allow (known path, wrong method), 413 (body over
  * CONTROL_MAX_BODY), 400 (a body on GET; on PUT a body that is not empty or `{}`).  Every
@@ -55,6 +57,8 @@ struct control_ops {
 	/* Fork into `count` children named <prefix>-<pid>; children[] gets count entries. */
 	int (*fork)(void *opaque, uint32_t count, const char *prefix,
 		    struct mvmm_fork_child *children);
+	/* FNV-1a 64 of guest RAM [gpa, gpa+len) as the VMM sees it; -EFAULT: not all RAM. */
+	int (*mem_hash)(void *opaque, uint64_t gpa, uint64_t len, uint64_t *hash);
 };
 
 struct control_router {

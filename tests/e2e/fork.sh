@@ -162,7 +162,7 @@ bad_snap() {	# bad_snap NAME CMD WANT_RC
 bad_snap nomanifest "rm manifest.json" 66
 bad_snap badstate "printf 'XXXX' | dd of=state.bin bs=1 seek=40 conv=notrunc 2>/dev/null" 65
 bad_snap shortmem "truncate -s 1M memory.bin" 65
-bad_snap version "sed -i 's/\"version\": 1/\"version\": 7/' manifest.json" 65
+bad_snap version "sed -i 's/\"version\": *1,/\"version\": 7,/' manifest.json" 65
 set +e
 "$MVMM" restore "$TMP/nosuchdir" 2>"$TMP/nodir.err"; rc=$?
 set -e
