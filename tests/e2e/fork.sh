@@ -11,8 +11,8 @@ RUN=$XDG_RUNTIME_DIR/mvmm
 mkdir -p "$XDG_RUNTIME_DIR"
 PIDS=()
 cleanup() {
+	stop_all_vms "$RUN"
 	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-	pkill -9 -f "$TMP/run" 2>/dev/null || true
 	rm -rf "$TMP"
 }
 trap cleanup EXIT

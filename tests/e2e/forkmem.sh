@@ -11,7 +11,7 @@ command -v curl >/dev/null || fail "curl is needed"
 export XDG_RUNTIME_DIR=$TMP/run
 RUN=$XDG_RUNTIME_DIR/mvmm
 mkdir -p "$XDG_RUNTIME_DIR"
-trap 'pkill -9 -f "$TMP/run" 2>/dev/null; kill -9 $(jobs -p) 2>/dev/null; rm -rf "$TMP"; true' EXIT
+trap 'stop_all_vms "$RUN"; kill -9 $(jobs -p) 2>/dev/null || true; rm -rf "$TMP"' EXIT
 
 "$MVMM" run --name fm --mem 128M --cmdline "test=forkmem forkmem_mib=16 forkmem_ms=2500 forkmem_hold_ms=4000" \
 	>"$TMP/fm.out" 2>"$TMP/fm.err" </dev/null &

@@ -42,3 +42,13 @@ expect_line() {
 		echo "--- $file"; cat "$file"; fail "no line matching '$pattern' in $(basename "$file")"
 	}
 }
+
+# stop_all_vms DIR: stop every VM serving a socket in DIR (fork children included), so a failed
+# test leaves no VMM processes behind.
+stop_all_vms() {
+	local s
+	for s in "$1"/*.sock; do
+		[ -S "$s" ] && timeout 5 "$MVMM" stop "$s" >/dev/null 2>&1
+	done
+	return 0
+}
