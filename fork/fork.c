@@ -230,16 +230,19 @@ out:
  * - pause first: vCPUs park after completing pending I/O, so registers and RAM are consistent;
  * - quiesce devices next: no more ring access or DMA into RAM while the mapping changes;
  * - layers before capture: the freeze moves vm->mem.host; capture itself does not touch RAM;
- * - children get everything before the parent resumes, so they start from the same instant,
- *   and a failure can still be undone with the parent untouched but for its (equivalent)
- *   new mapping;
- * - unquiesce, resume last.
+ * - the new generation id goes into the parent's RAM while it is still paused (the children's
+ *   come when they load);
+ * - then the parent resumes: everything a child needs (sealed layers, sealed hand-off) is
+ *   immutable by now and the parent's own writes land in its private mapping, so spawning the
+ *   children and waiting for them happens while the parent runs.  The pause is only the
+ *   freeze + capture.
+ * - a child that fails is killed and the others with it; the parent is not affected.
  */
 int vm_fork(struct vm *vm, const struct mvmm_fork_opts *o, struct mvmm_fork_child *children)
 {
 	uint8_t *blob = NULL;
 	size_t blen = 0;
-	uint64_t copied = 0, t0 = mono_ns(), t_paused;
+	uint64_t copied = 0, t_pause, t_resumed, t_done;
 	bool resume;
 	int handoff = -1, err;
 	uint32_t made = 0;
@@ -249,10 +252,10 @@ int vm_fork(struct vm *vm, const struct mvmm_fork_opts *o, struct mvmm_fork_chil
 	pthread_mutex_lock(&vm->lock);
 	resume = vm->state == MVMM_VM_RUNNING;
 	pthread_mutex_unlock(&vm->lock);
+	t_pause = mono_ns();
 	err = vm_pause(vm);
 	if (err)
 		return err;
-	t_paused = mono_ns();
 	err = virtio_devices_quiesce(vm);
 	if (err)
 		goto out_resume;
@@ -261,28 +264,34 @@ int vm_fork(struct vm *vm, const struct mvmm_fork_opts *o, struct mvmm_fork_chil
 		err = vm_save_state(vm, &blob, &blen);
 	if (!err)
 		err = make_handoff(vm, blob, blen, &handoff);
-	for (made = 0; !err && made < o->count; made++)
-		err = fork_one(vm, o, handoff, &children[made]);
-	if (err) {
-		/* Undo: no half-made fork.  The parent's layered RAM holds the same bytes. */
-		for (uint32_t i = 0; i < made; i++) {
-			if (children[i].pid > 0)
-				kill(children[i].pid, SIGKILL);
-		}
-		pr_err(&vm->log, "fork", "fork failed after %u of %u children: %s", made, o->count,
-		       mvmm_strerror(err));
-	}
-	/* The parent is a new generation too (children got theirs when they loaded). */
 	if (!err)
 		vmgenid_bump(vm->vmgenid);
 	virtio_devices_unquiesce(vm);
 out_resume:
 	if (resume)
 		vm_resume(vm);
-	pr_info(&vm->log, "fork", "%u children; paused %.3f ms; layer copy %llu KiB; layers %u",
-		err ? 0 : o->count, (double)(mono_ns() - t_paused) / 1e6,
-		(unsigned long long)(copied >> 10), vm->mem.nr_layers);
-	(void)t0;
+	t_resumed = mono_ns();
+	for (made = 0; !err && made < o->count; made++)
+		err = fork_one(vm, o, handoff, &children[made]);
+	if (err && made) {
+		/* No half-made fork: the children already running go too. */
+		for (uint32_t i = 0; i < made; i++) {
+			if (children[i].pid > 0)
+				kill(children[i].pid, SIGKILL);
+			children[i].pid = 0;
+		}
+	}
+	t_done = mono_ns();
+	if (err)
+		pr_err(&vm->log, "fork", "fork failed after %u of %u children: %s", made ? made - 1 : 0,
+		       o->count, mvmm_strerror(err));
+	else
+		pr_info(&vm->log, "fork", "%u children; parent paused %.3f ms; children running "
+			"%.3f ms after the pause began; layer copy %llu KiB; %u layers", o->count,
+			(double)(t_resumed - t_pause) / 1e6, (double)(t_done - t_pause) / 1e6,
+			(unsigned long long)(copied >> 10), vm->mem.nr_layers);
+	__atomic_store_n(&vm->last_fork_pause_ns, t_resumed - t_pause, __ATOMIC_RELAXED);
+	__atomic_store_n(&vm->last_fork_total_ns, t_done - t_pause, __ATOMIC_RELAXED);
 	if (handoff >= 0)
 		close(handoff);
 	free(blob);

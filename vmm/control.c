@@ -32,6 +32,8 @@
 #include <microhttpd.h>
 
 #include "control.h"
+#include "devices/virtio/devices.h"
+#include "devices/virtio/vdev.h"
 #include "fork/fork.h"
 #include "control_route.h"
 #include "util.h"
@@ -108,6 +110,25 @@ static enum mvmm_vm_state ctl_state(void *opaque)
 	return s;
 }
 
+static void add_device(void *opaque, const char *id, const char *type,
+		       const struct vdev_metrics *m)
+{
+	struct control_vm_info *out = opaque;
+	struct control_dev_info *d;
+
+	if (out->nr_devices == CONTROL_MAX_DEVICES)
+		return;
+	d = &out->devices[out->nr_devices++];
+	snprintf(d->id, sizeof(d->id), "%s", id);
+	snprintf(d->type, sizeof(d->type), "%s", type);
+	d->requests = m->requests;
+	d->bytes_read = m->bytes_read;
+	d->bytes_written = m->bytes_written;
+	d->errors = m->errors;
+	d->notifications = m->notifications;
+	d->interrupts = m->interrupts;
+}
+
 static int ctl_info(void *opaque, struct control_vm_info *out)
 {
 	struct control *ctl = opaque;
@@ -127,6 +148,9 @@ static int ctl_info(void *opaque, struct control_vm_info *out)
 	for (unsigned int i = 0; i < out->nr_vcpus; i++)
 		out->vcpu_exits[i] = __atomic_load_n(&vm->vcpus[i]->exits, __ATOMIC_RELAXED);
 	out->serial_tx_bytes = vm->serial ? serial_tx_bytes(vm->serial) : 0;
+	virtio_devices_metrics(vm, add_device, out);
+	out->fork_pause_ns = __atomic_load_n(&vm->last_fork_pause_ns, __ATOMIC_RELAXED);
+	out->fork_total_ns = __atomic_load_n(&vm->last_fork_total_ns, __ATOMIC_RELAXED);
 	err = json_config_from_vm(vm, &out->config);
 	if (err)
 		return err;

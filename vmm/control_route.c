@@ -166,7 +166,7 @@ static int get_vm(struct control_router *r, struct control_response *resp)
 static int get_metrics(struct control_router *r, struct control_response *resp)
 {
 	struct control_vm_info info;
-	struct json_object *o, *vcpus, *serial, *api;
+	struct json_object *o, *vcpus, *serial, *api, *devs, *fork;
 	int err;
 
 	memset(&info, 0, sizeof(info));
@@ -190,6 +190,29 @@ static int get_metrics(struct control_router *r, struct control_response *resp)
 	serial = json_object_new_object();
 	put_u64(serial, "tx_bytes", info.serial_tx_bytes, &err);
 	put(o, "serial", serial, &err);
+	devs = json_object_new_array();
+	for (unsigned int i = 0; devs && i < MIN(info.nr_devices, CONTROL_MAX_DEVICES); i++) {
+		const struct control_dev_info *d = &info.devices[i];
+		struct json_object *v = json_object_new_object();
+
+		put(v, "id", json_object_new_string(d->id), &err);
+		put(v, "type", json_object_new_string(d->type), &err);
+		put_u64(v, "requests", d->requests, &err);
+		put_u64(v, "bytes_read", d->bytes_read, &err);
+		put_u64(v, "bytes_written", d->bytes_written, &err);
+		put_u64(v, "errors", d->errors, &err);
+		put_u64(v, "notifications", d->notifications, &err);
+		put_u64(v, "interrupts", d->interrupts, &err);
+		if (!v || json_object_array_add(devs, v)) {
+			json_object_put(v);
+			err = -ENOMEM;
+		}
+	}
+	put(o, "devices", devs, &err);
+	fork = json_object_new_object();
+	put_u64(fork, "last_pause_us", info.fork_pause_ns / 1000, &err);
+	put_u64(fork, "last_total_us", info.fork_total_ns / 1000, &err);
+	put(o, "fork", fork, &err);
 	api = json_object_new_object();
 	put_u64(api, "requests", __atomic_load_n(&r->requests, __ATOMIC_RELAXED), &err);
 	put_u64(api, "errors", __atomic_load_n(&r->errors, __ATOMIC_RELAXED), &err);

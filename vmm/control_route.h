@@ -28,7 +28,8 @@
 #include "mvmm/mvmm.h"
 #include "config_json.h"
 
-#define CONTROL_MAX_BODY (64 * 1024)	/* request body bytes; more is 413 */
+#define CONTROL_MAX_BODY (64 * 1024)
+#define CONTROL_MAX_DEVICES 32	/* request body bytes; more is 413 */
 
 /* What GET /vm and GET /metrics report, filled by control_ops.info. */
 struct control_vm_info {
@@ -38,6 +39,14 @@ struct control_vm_info {
 	unsigned int nr_vcpus;			/* <= MVMM_MAX_CPUS */
 	uint64_t vcpu_exits[MVMM_MAX_CPUS];	/* KVM_RUN returns per vCPU */
 	uint64_t serial_tx_bytes;
+	unsigned int nr_devices;		/* virtio devices, <= CONTROL_MAX_DEVICES */
+	struct control_dev_info {
+		char id[16];			/* "blk0" */
+		char type[8];			/* "blk", "rng" */
+		uint64_t requests, bytes_read, bytes_written, errors, notifications, interrupts;
+	} devices[CONTROL_MAX_DEVICES];
+	uint64_t fork_pause_ns;			/* last fork: parent paused */
+	uint64_t fork_total_ns;			/* last fork: until every child ran */
 	struct json_config config;		/* owned; freed by the router */
 };
 

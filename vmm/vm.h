@@ -79,6 +79,8 @@ struct vm {
 	uint64_t vcpu_work_seq;
 	char *fork_vmm_path;		/* owned: binary for fork children (mvmm_vm_enable_fork) */
 	char *fork_runtime_dir;		/* owned: where children's sockets and logs go */
+	uint64_t last_fork_pause_ns;	/* the last fork's parent pause (metrics, benchmarks) */
+	uint64_t last_fork_total_ns;	/* ... and until every child ran */
 	int owned_console_fd;		/* owned console fd (fork child's log file), or -1 */
 	char *cmdline_extra;		/* owned: device announcements appended to the cmdline */
 	struct vdev **vdevs;		/* owned array of virtio devices (devices/virtio/) */
