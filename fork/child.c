@@ -15,6 +15,7 @@
 #include <json-c/json.h>
 
 #include "fork.h"
+#include "disks.h"
 #include "layers.h"
 #include "vmm/state.h"
 #include "vmm/util.h"
@@ -23,6 +24,9 @@
 #define FORK_MSG_MAX 4096
 
 struct handoff {
+	json_object *identity;		/* owned: the parent's message */
+	json_object *disks;		/* borrowed from identity */
+	bool rng;
 	char name[64];
 	char api_sock[108];
 	char console[256];
@@ -63,7 +67,11 @@ static int recv_identity(int sock, struct handoff *h)
 	STR_("api_sock", h->api_sock)
 	STR_("console", h->console)
 #undef STR_
-	json_object_put(o);
+	if (o && json_object_object_get_ex(o, "rng", &v))
+		h->rng = json_object_get_boolean(v);
+	if (o && json_object_object_get_ex(o, "disks", &v) && json_object_is_type(v, json_type_array))
+		h->disks = v;
+	h->identity = o;
 	return err;
 }
 
@@ -87,6 +95,7 @@ int vm_fork_child(int sock, const struct mvmm_config *in, struct vm **out, char 
 	uint8_t *blob = MAP_FAILED;
 	uint64_t nr_runs = 0;
 	int layers[GUEST_MEM_MAX_LAYERS], console, err;
+	void *disk_store = NULL;
 
 	err = recv_identity(sock, &h);
 	if (err)
@@ -134,7 +143,12 @@ int vm_fork_child(int sock, const struct mvmm_config *in, struct vm **out, char 
 	cfg.kernel_data = NULL;
 	cfg.initrd_path = NULL;
 	cfg.initrd_data = NULL;
-	cfg.nr_disks = 0;	/* TODO(fork): per-child disk overlays through rebind */
+	cfg.rng = h.rng;
+	err = disks_from_json(h.disks, &cfg, &disk_store);
+	if (err) {
+		close(console);
+		goto out;
+	}
 	for (unsigned int i = 0; i < r.nr_layers; i++)
 		layers[i] = h.fds[1 + i];
 	r.mem_fd = layers[0];
@@ -145,6 +159,8 @@ int vm_fork_child(int sock, const struct mvmm_config *in, struct vm **out, char 
 	r.blob_len = (size_t)st.st_size;
 	h.nr_fds = 1;	/* the VM owns the layer fds from here, even on failure */
 	err = vm_create_restored(out, &cfg, &r);
+	/* Open or not, this VM's own disk images go: they live as long as it has them open. */
+	disks_unlink_owned(h.disks);
 	if (err) {
 		close(console);
 		goto out;
@@ -155,6 +171,8 @@ out:
 	if (blob != MAP_FAILED)
 		munmap(blob, (size_t)st.st_size);
 	close_fds(&h, 0);
+	json_object_put(h.identity);
+	free(disk_store);
 	free(runs);
 	return err;
 }

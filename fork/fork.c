@@ -15,6 +15,7 @@
 #include <json-c/json.h>
 
 #include "fork.h"
+#include "disks.h"
 #include "layers.h"
 #include "devices/virtio/devices.h"
 #include "devices/vmgenid.h"
@@ -134,8 +135,9 @@ static int spawn_child(const char *vmm_path, int sock, pid_t *pid)
 }
 
 static int send_identity(int sock, const struct mvmm_fork_child *c, int handoff,
-			 const struct guest_mem *mem)
+			 const struct vm *vm, json_object *disks)
 {
+	const struct guest_mem *mem = &vm->mem;
 	json_object *o = json_object_new_object();
 	int fds[GUEST_MEM_MAX_LAYERS + 1];
 	char cbuf[CMSG_SPACE(sizeof(fds))];
@@ -149,6 +151,8 @@ static int send_identity(int sock, const struct mvmm_fork_child *c, int handoff,
 	json_object_object_add(o, "name", json_object_new_string(c->name));
 	json_object_object_add(o, "api_sock", json_object_new_string(c->api_sock));
 	json_object_object_add(o, "console", json_object_new_string(c->console));
+	json_object_object_add(o, "rng", json_object_new_boolean(vm->config.rng));
+	json_object_object_add(o, "disks", json_object_get(disks));
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	fds[0] = handoff;
 	for (unsigned int i = 0; i < mem->nr_layers; i++)
@@ -195,7 +199,7 @@ static int wait_ack(int sock, pid_t pid)
 }
 
 static int fork_one(struct vm *vm, const struct mvmm_fork_opts *o, int handoff,
-		    struct mvmm_fork_child *c)
+		    json_object *disks, struct mvmm_fork_child *c)
 {
 	int sv[2], err;
 	pid_t pid = -1;
@@ -210,7 +214,7 @@ static int fork_one(struct vm *vm, const struct mvmm_fork_opts *o, int handoff,
 	snprintf(c->name, sizeof(c->name), "%s-%d", o->name_prefix ? o->name_prefix : "vm", pid);
 	snprintf(c->api_sock, sizeof(c->api_sock), "%s/%s.sock", o->runtime_dir, c->name);
 	snprintf(c->console, sizeof(c->console), "%s/%s.log", o->runtime_dir, c->name);
-	err = send_identity(sv[0], c, handoff, &vm->mem);
+	err = send_identity(sv[0], c, handoff, vm, disks);
 	if (!err)
 		err = wait_ack(sv[0], pid);
 	if (err) {
@@ -243,12 +247,16 @@ int vm_fork(struct vm *vm, const struct mvmm_fork_opts *o, struct mvmm_fork_chil
 	uint8_t *blob = NULL;
 	size_t blen = 0;
 	uint64_t copied = 0, t_pause, t_resumed, t_done;
+	json_object **disks;
 	bool resume;
 	int handoff = -1, err;
 	uint32_t made = 0;
 
 	if (!o->count || o->count > MVMM_MAX_FORK || !o->vmm_path || !o->runtime_dir)
 		return -EINVAL;
+	disks = calloc(o->count, sizeof(*disks));
+	if (!disks)
+		return -ENOMEM;
 	pthread_mutex_lock(&vm->lock);
 	resume = vm->state == MVMM_VM_RUNNING;
 	pthread_mutex_unlock(&vm->lock);
@@ -264,6 +272,14 @@ int vm_fork(struct vm *vm, const struct mvmm_fork_opts *o, struct mvmm_fork_chil
 		err = vm_save_state(vm, &blob, &blen);
 	if (!err)
 		err = make_handoff(vm, blob, blen, &handoff);
+	/* Writable disks are cloned now, while nothing writes them: the fork instant's contents. */
+	for (uint32_t i = 0; !err && i < o->count; i++) {
+		char tag[64];
+
+		snprintf(tag, sizeof(tag), "fork-%d-%llu-%u", (int)getpid(),
+			 (unsigned long long)t_pause, i);
+		err = disks_for_clone(vm, o->runtime_dir, tag, &disks[i]);
+	}
 	if (!err)
 		vmgenid_bump(vm->vmgenid);
 	virtio_devices_unquiesce(vm);
@@ -272,7 +288,7 @@ out_resume:
 		vm_resume(vm);
 	t_resumed = mono_ns();
 	for (made = 0; !err && made < o->count; made++)
-		err = fork_one(vm, o, handoff, &children[made]);
+		err = fork_one(vm, o, handoff, disks[made], &children[made]);
 	if (err && made) {
 		/* No half-made fork: the children already running go too. */
 		for (uint32_t i = 0; i < made; i++) {
@@ -294,6 +310,12 @@ out_resume:
 	__atomic_store_n(&vm->last_fork_total_ns, t_done - t_pause, __ATOMIC_RELAXED);
 	if (handoff >= 0)
 		close(handoff);
+	/* A child unlinks its disk images once it has them open; these never got that far. */
+	for (uint32_t i = err ? (made ? made - 1 : 0) : o->count; i < o->count; i++)
+		disks_unlink_owned(disks[i]);
+	for (uint32_t i = 0; i < o->count; i++)
+		json_object_put(disks[i]);
+	free(disks);
 	free(blob);
 	return err;
 }

@@ -10,6 +10,7 @@
 #include "control.h"
 #include "snapshot.h"
 #include "fork/fork.h"
+#include "fork/disks.h"
 #include <sys/socket.h>
 #include <unistd.h>
 #include "vm.h"
@@ -152,6 +153,7 @@ MVMM_PUBLIC int mvmm_vm_restore(const char *dir, const struct mvmm_config *cfg, 
 {
 	struct snapshot_files f;
 	struct vm_restore r = { 0 };
+	void *disk_store = NULL;
 	struct mvmm_config c;
 	struct mvmm_log log;
 	struct mvmm_vm *h;
@@ -177,6 +179,12 @@ MVMM_PUBLIC int mvmm_vm_restore(const char *dir, const struct mvmm_config *cfg, 
 	}
 	c.mem_bytes = f.mem_bytes;
 	c.cpus = f.cpus;
+	c.rng = f.rng;
+	err = disks_from_json(f.disks, &c, &disk_store);
+	if (err) {
+		snapshot_files_free(&f);
+		return err;
+	}
 	c.kernel_path = NULL;
 	c.kernel_data = NULL;
 	c.initrd_path = NULL;
@@ -184,6 +192,7 @@ MVMM_PUBLIC int mvmm_vm_restore(const char *dir, const struct mvmm_config *cfg, 
 	h = calloc(1, sizeof(*h));
 	if (!h) {
 		snapshot_files_free(&f);
+		free(disk_store);
 		return -ENOMEM;
 	}
 	r.mem_fd = f.mem_fd;		/* the VM owns it from here */
@@ -192,6 +201,7 @@ MVMM_PUBLIC int mvmm_vm_restore(const char *dir, const struct mvmm_config *cfg, 
 	r.blob_len = f.blob_len;
 	err = vm_create_restored(&h->vm, &c, &r);
 	snapshot_files_free(&f);
+	free(disk_store);
 	if (err) {
 		free(h);
 		return err;

@@ -15,6 +15,7 @@
 #include "state.h"
 #include "util.h"
 #include "vm.h"
+#include "fork/disks.h"
 #include "devices/virtio/devices.h"
 
 #define MANIFEST_MAX (64 * 1024)
@@ -113,7 +114,7 @@ static int write_snapshot(struct vm *vm, const char *tmp, const uint8_t *blob, s
 {
 	char path[PATH_MAX];
 	json_object *m = json_object_new_object(), *st = json_object_new_object(),
-		    *mem = json_object_new_object();
+		    *mem = json_object_new_object(), *disks = NULL;
 	const char *text;
 	int fd, err;
 
@@ -143,6 +144,24 @@ static int write_snapshot(struct vm *vm, const char *tmp, const uint8_t *blob, s
 	json_object_object_add(mem, "bytes", json_object_new_int64((int64_t)vm->mem.size));
 	json_object_object_add(m, "state", json_object_get(st));
 	json_object_object_add(m, "memory", json_object_get(mem));
+	json_object_object_add(m, "rng", json_object_new_boolean(vm->config.rng));
+	err = disks_for_clone(vm, tmp, "snap", &disks);
+	if (err)
+		goto out;
+	/* Copies made here are named relative to the snapshot dir (it is renamed below). */
+	for (size_t i = 0; i < json_object_array_length(disks); i++) {
+		json_object *d = json_object_array_get_idx(disks, i), *own, *dpath;
+
+		if (json_object_object_get_ex(d, "own", &own) && json_object_get_boolean(own) &&
+		    json_object_object_get_ex(d, "path", &dpath)) {
+			const char *base = strrchr(json_object_get_string(dpath), '/') + 1;
+
+			json_object_object_add(d, "file", json_object_new_string(base));
+			json_object_object_del(d, "path");
+			json_object_object_del(d, "own");
+		}
+	}
+	json_object_object_add(m, "disks", disks);
 	text = json_object_to_json_string_ext(m, JSON_C_TO_STRING_PRETTY);
 	err = write_file(tmp, "manifest.json", text, strlen(text));
 	if (!err)
@@ -163,7 +182,41 @@ static void remove_tmp(const char *tmp)
 		snprintf(path, sizeof(path), "%s/%s", tmp, files[i]);
 		unlink(path);
 	}
+	for (unsigned int i = 0; i < MVMM_MAX_DISKS; i++) {
+		snprintf(path, sizeof(path), "%s/snap-disk%u.img", tmp, i);
+		unlink(path);
+	}
 	rmdir(tmp);
+}
+
+/* The snapshot's disks for one restore: its own copy of each snapshot disk image. */
+static int restore_disks(const char *dir, json_object *arr, struct mvmm_log *log)
+{
+	for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
+		json_object *d = json_object_array_get_idx(arr, i), *file;
+		char src[PATH_MAX], dst[PATH_MAX];
+		const char *f;
+		bool reflink;
+		int err;
+
+		if (!json_object_object_get_ex(d, "file", &file))
+			continue;	/* a read-only disk, shared by path */
+		f = json_object_get_string(file);
+		if (!f || strchr(f, '/') || strncmp(f, "snap-disk", 9)) {
+			pr_err(log, "snapshot", "%s: bad disk file name in the manifest", dir);
+			return -EBADMSG;
+		}
+		snprintf(src, sizeof(src), "%s/%s", dir, f);
+		snprintf(dst, sizeof(dst), "%s/.restore-%d-%zu.img", dir, (int)getpid(), i);
+		err = disk_clone_file(src, dst, &reflink);
+		if (err) {
+			pr_err(log, "snapshot", "disk %s: %s", src, mvmm_strerror(err));
+			return err == -ENOENT ? -EBADMSG : err;
+		}
+		json_object_object_add(d, "path", json_object_new_string(dst));
+		json_object_object_add(d, "own", json_object_new_boolean(true));
+	}
+	return 0;
 }
 
 int vm_snapshot(struct vm *vm, const char *dir)
@@ -320,6 +373,16 @@ int snapshot_open(const char *dir, struct snapshot_files *f, struct mvmm_log *lo
 		BAD("%s/memory.bin: missing or not %lld bytes", dir, (long long)mem_bytes);
 	f->mem_bytes = (uint64_t)mem_bytes;
 	f->cpus = (uint32_t)cpus;
+	{
+		json_object *v;
+
+		f->rng = json_object_object_get_ex(m, "rng", &v) && json_object_get_boolean(v);
+		if (json_object_object_get_ex(m, "disks", &v) &&
+		    json_object_is_type(v, json_type_array)) {
+			f->disks = json_object_get(v);
+			err = restore_disks(dir, f->disks, log);
+		}
+	}
 out:
 	json_object_put(m);
 	free(text);
@@ -335,6 +398,9 @@ void snapshot_files_free(struct snapshot_files *f)
 	if (f->mem_fd >= 0)
 		close(f->mem_fd);
 	free(f->blob);
+	disks_unlink_owned(f->disks);	/* the VM has them open by now, or never will */
+	json_object_put(f->disks);
+	f->disks = NULL;
 	f->mem_fd = -1;
 	f->blob = NULL;
 }

@@ -313,6 +313,28 @@ static int vm_check_config(struct vm *vm, const struct mvmm_config *cfg)
 	return 0;
 }
 
+/* Remember the devices so clones (fork, restore) can be given the same ones. */
+static int vm_copy_disks(struct vm *vm, const struct mvmm_config *cfg)
+{
+	vm->config.rng = cfg->rng != 0;
+	if (!cfg->nr_disks || !cfg->disks || cfg->nr_disks > MVMM_MAX_DISKS)
+		return 0;	/* bad counts are refused by virtio_devices_create() */
+	vm->config.disks = calloc(cfg->nr_disks, sizeof(*vm->config.disks));
+	if (!vm->config.disks)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
+		const struct mvmm_disk_config *d = (const void *)((const char *)cfg->disks +
+								  i * cfg->disks[0].size);
+		struct vm_disk *c = &vm->config.disks[i];
+
+		vm->config.nr_disks = i + 1;
+		c->ro = d->read_only;
+		if (!d->path || !(c->path = strdup(d->path)) || (d->id && !(c->id = strdup(d->id))))
+			return d->path ? -ENOMEM : -MVMM_ECONFIG;
+	}
+	return 0;
+}
+
 /* Construction order matters: KVM wants the irqchip before vCPUs, memory before the loader. */
 int vm_create(struct vm **out, const struct mvmm_config *cfg)
 {
@@ -389,6 +411,9 @@ int vm_create_restored(struct vm **out, const struct mvmm_config *cfg,
 		err = -ENOMEM;
 		goto err;
 	}
+	err = vm_copy_disks(vm, cfg);
+	if (err)
+		goto err;
 	err = x86_vm_init(vm);
 	if (err) {
 		pr_err(&vm->log, "vm", "irqchip/cpuid setup: %s", mvmm_strerror(err));
@@ -575,6 +600,11 @@ void vm_destroy(struct vm *vm)
 	free(vm->config.kernel_path);
 	free(vm->config.initrd_path);
 	free(vm->config.cmdline);
+	for (unsigned int i = 0; i < vm->config.nr_disks; i++) {
+		free(vm->config.disks[i].path);
+		free(vm->config.disks[i].id);
+	}
+	free(vm->config.disks);
 	free(vm->cmdline_extra);
 	free(vm->msr_list);
 	free(vm->fork_vmm_path);

@@ -69,6 +69,13 @@ struct vm {
 		char *kernel_path;	/* owned; NULL: in-memory image (the test guest) */
 		char *initrd_path;	/* owned or NULL */
 		char *cmdline;		/* owned or NULL */
+		struct vm_disk {
+			char *path;	/* owned */
+			char *id;	/* owned or NULL */
+			int ro;
+		} *disks;		/* owned array: clones get the same disks */
+		unsigned int nr_disks;
+		bool rng;
 	} config;
 	struct control *control;	/* owned: API server, NULL when none */
 	uint32_t *msr_list;		/* owned: MSRs saved with each vCPU (arch/x86/vcpu_state.c) */
