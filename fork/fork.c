@@ -198,34 +198,100 @@ static int wait_ack(int sock, pid_t pid)
 	return err;
 }
 
-static int fork_one(struct vm *vm, const struct mvmm_fork_opts *o, int handoff,
-		    json_object *disks, struct mvmm_fork_child *c)
+/* A child process and our end of its socket: from the pool, or spawned now. */
+static int child_spawn(const char *vmm_path, pid_t *pid, int *sock)
 {
 	int sv[2], err;
-	pid_t pid = -1;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
-	err = spawn_child(o->vmm_path, sv[1], &pid);
+	err = spawn_child(vmm_path, sv[1], pid);
 	close(sv[1]);
 	if (err)
-		goto out;
+		close(sv[0]);
+	else
+		*sock = sv[0];
+	return err;
+}
+
+static int child_take(struct vm *vm, const char *vmm_path, pid_t *pid, int *sock, bool *pooled)
+{
+	*pooled = false;
+	pthread_mutex_lock(&vm->fork_pool_lock);
+	while (vm->fork_pool_n) {
+		struct fork_pooled p = vm->fork_pool[--vm->fork_pool_n];
+
+		if (kill(p.pid, 0) == 0) {
+			pthread_mutex_unlock(&vm->fork_pool_lock);
+			*pid = p.pid;
+			*sock = p.sock;
+			*pooled = true;
+			return 0;
+		}
+		close(p.sock);	/* it died waiting; its reaper collects it */
+	}
+	pthread_mutex_unlock(&vm->fork_pool_lock);
+	return child_spawn(vmm_path, pid, sock);
+}
+
+void fork_pool_refill(struct vm *vm)
+{
+	for (;;) {
+		pid_t pid;
+		int sock;
+
+		pthread_mutex_lock(&vm->fork_pool_lock);
+		if (vm->fork_pool_n >= MIN(vm->fork_pool_target, ARRAY_SIZE(vm->fork_pool)) ||
+		    !vm->fork_vmm_path) {
+			pthread_mutex_unlock(&vm->fork_pool_lock);
+			return;
+		}
+		pthread_mutex_unlock(&vm->fork_pool_lock);
+		if (child_spawn(vm->fork_vmm_path, &pid, &sock))
+			return;
+		watch_child(vm, pid);
+		pthread_mutex_lock(&vm->fork_pool_lock);
+		vm->fork_pool[vm->fork_pool_n++] = (struct fork_pooled){ pid, sock };
+		pthread_mutex_unlock(&vm->fork_pool_lock);
+	}
+}
+
+void fork_pool_destroy(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->fork_pool_lock);
+	for (unsigned int i = 0; i < vm->fork_pool_n; i++) {
+		close(vm->fork_pool[i].sock);	/* EOF: the waiting child exits */
+		waitpid(vm->fork_pool[i].pid, NULL, 0);
+	}
+	vm->fork_pool_n = 0;
+	pthread_mutex_unlock(&vm->fork_pool_lock);
+}
+
+static int fork_one(struct vm *vm, const struct mvmm_fork_opts *o, int handoff,
+		    json_object *disks, struct mvmm_fork_child *c)
+{
+	int sock, err;
+	pid_t pid = -1;
+	bool pooled;
+
+	err = child_take(vm, o->vmm_path, &pid, &sock, &pooled);
+	if (err)
+		return err;
 	c->pid = pid;
 	snprintf(c->name, sizeof(c->name), "%s-%d", o->name_prefix ? o->name_prefix : "vm", pid);
 	snprintf(c->api_sock, sizeof(c->api_sock), "%s/%s.sock", o->runtime_dir, c->name);
 	snprintf(c->console, sizeof(c->console), "%s/%s.log", o->runtime_dir, c->name);
-	err = send_identity(sv[0], c, handoff, vm, disks);
+	err = send_identity(sock, c, handoff, vm, disks);
 	if (!err)
-		err = wait_ack(sv[0], pid);
+		err = wait_ack(sock, pid);
 	if (err) {
 		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
 		c->pid = 0;
-	} else {
-		watch_child(vm, pid);
 	}
-out:
-	close(sv[0]);
+	/* Reaped on the loop thread when it exits (pooled children are watched already). */
+	if (!pooled)
+		watch_child(vm, pid);
+	close(sock);
 	return err;
 }
 
@@ -306,6 +372,11 @@ out_resume:
 			"%.3f ms after the pause began; layer copy %llu KiB; %u layers", o->count,
 			(double)(t_resumed - t_pause) / 1e6, (double)(t_done - t_pause) / 1e6,
 			(unsigned long long)(copied >> 10), vm->mem.nr_layers);
+	/* Top the pool up off this path, on the loop thread. */
+	if (vm->fork_pool_target) {
+		__atomic_store_n(&vm->fork_pool_refill, true, __ATOMIC_RELEASE);
+		loop_wake(&vm->loop);
+	}
 	__atomic_store_n(&vm->last_fork_pause_ns, t_resumed - t_pause, __ATOMIC_RELAXED);
 	__atomic_store_n(&vm->last_fork_total_ns, t_done - t_pause, __ATOMIC_RELAXED);
 	if (handoff >= 0)

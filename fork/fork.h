@@ -21,6 +21,13 @@
 struct vm;
 
 int vm_fork(struct vm *vm, const struct mvmm_fork_opts *opts, struct mvmm_fork_child *children);
+/*
+ * Pre-spawned children: processes that already exec'd mvmm and wait for a hand-off, so a fork
+ * does not wait for exec and the dynamic loader.  Topped up on the loop thread after each fork.
+ */
+void fork_pool_refill(struct vm *vm);
+/* Close the pool: its processes see EOF and exit; they are reaped here. */
+void fork_pool_destroy(struct vm *vm);
 int vm_fork_child(int fd, const struct mvmm_config *cfg, struct vm **out, char *api_sock,
 		  size_t api_sock_len);
 

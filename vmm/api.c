@@ -258,11 +258,12 @@ MVMM_PUBLIC int mvmm_vm_fork_ack(int fd, int err)
 	return send(fd, buf, (size_t)n, MSG_NOSIGNAL) < 0 ? -errno : 0;
 }
 
-MVMM_PUBLIC int mvmm_vm_enable_fork(mvmm_vm *h, const char *vmm_path, const char *runtime_dir)
+MVMM_PUBLIC int mvmm_vm_enable_fork(mvmm_vm *h, const char *vmm_path, const char *runtime_dir,
+				    unsigned int pool)
 {
 	char *a, *b;
 
-	if (!h || !vmm_path || !runtime_dir)
+	if (!h || !vmm_path || !runtime_dir || pool > ARRAY_SIZE(h->vm->fork_pool))
 		return -EINVAL;
 	a = strdup(vmm_path);
 	b = strdup(runtime_dir);
@@ -275,5 +276,10 @@ MVMM_PUBLIC int mvmm_vm_enable_fork(mvmm_vm *h, const char *vmm_path, const char
 	free(h->vm->fork_runtime_dir);
 	h->vm->fork_vmm_path = a;
 	h->vm->fork_runtime_dir = b;
+	h->vm->fork_pool_target = pool;
+	if (pool && h->vm->threads_started) {
+		__atomic_store_n(&h->vm->fork_pool_refill, true, __ATOMIC_RELEASE);
+		loop_wake(&h->vm->loop);
+	}
 	return 0;
 }

@@ -21,6 +21,7 @@
 #include "arch/x86/vcpu_state.h"
 #include "state.h"
 #include "fork/layers.h"
+#include "fork/fork.h"
 #include "devices/i8042.h"
 #include "devices/serial.h"
 #include "devices/vmgenid.h"
@@ -100,6 +101,9 @@ static void vm_on_wake(void *opaque, uint32_t events)
 	bool all_exited;
 
 	(void)events;
+	if (__atomic_exchange_n(&vm->fork_pool_refill, false, __ATOMIC_ACQ_REL) &&
+	    !__atomic_load_n(&vm->stop_req, __ATOMIC_ACQUIRE))
+		fork_pool_refill(vm);
 	pthread_mutex_lock(&vm->lock);
 	all_exited = vm->stop_req && vm->nr_exited == vm->nr_vcpus;
 	pthread_mutex_unlock(&vm->lock);
@@ -357,6 +361,7 @@ int vm_create_restored(struct vm **out, const struct mvmm_config *cfg,
 	vm->owned_console_fd = -1;
 	vm->mem.memfd = -1;
 	pthread_mutex_init(&vm->lock, NULL);
+	pthread_mutex_init(&vm->fork_pool_lock, NULL);
 	pthread_cond_init(&vm->cond, NULL);
 	log_init(&vm->log, cfg->log_fn, cfg->log_opaque, cfg->log_level);
 	bus_init(&vm->pio);
@@ -485,6 +490,11 @@ int vm_start(struct vm *vm)
 	vm->threads_started = true;
 	vm->start_ns = mono_ns();
 	vm_set_state(vm, MVMM_VM_RUNNING);
+	/* Children for the first fork get ready in the background. */
+	if (vm->fork_pool_target) {
+		__atomic_store_n(&vm->fork_pool_refill, true, __ATOMIC_RELEASE);
+		loop_wake(&vm->loop);
+	}
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		err = vcpu_start(vm->vcpus[i]);
 		if (err) {
@@ -577,6 +587,7 @@ void vm_destroy(struct vm *vm)
 		vm_request_stop(vm, MVMM_STOP_REQUESTED, 0, 0);
 		vm_wait(vm, NULL);
 	}
+	fork_pool_destroy(vm);
 	for (unsigned int i = 0; vm->vcpus && i < vm->nr_vcpus; i++)
 		vcpu_destroy(vm->vcpus[i]);
 	free(vm->vcpus);
@@ -611,6 +622,7 @@ void vm_destroy(struct vm *vm)
 	free(vm->fork_runtime_dir);
 	log_fini(&vm->log);
 	pthread_cond_destroy(&vm->cond);
+	pthread_mutex_destroy(&vm->fork_pool_lock);
 	pthread_mutex_destroy(&vm->lock);
 	free(vm);
 }

@@ -86,6 +86,14 @@ struct vm {
 	uint64_t vcpu_work_seq;
 	char *fork_vmm_path;		/* owned: binary for fork children (mvmm_vm_enable_fork) */
 	char *fork_runtime_dir;		/* owned: where children's sockets and logs go */
+	pthread_mutex_t fork_pool_lock;	/* protects the pool below */
+	struct fork_pooled {
+		int pid;		/* a spawned `mvmm __fork-child`, waiting for its VM */
+		int sock;		/* owned: our end of its hand-off socket */
+	} fork_pool[16];
+	unsigned int fork_pool_n;
+	unsigned int fork_pool_target;	/* how many to keep ready (mvmm_vm_enable_fork) */
+	bool fork_pool_refill;		/* the loop thread should top the pool up */
 	uint64_t last_fork_pause_ns;	/* the last fork's parent pause (metrics, benchmarks) */
 	uint64_t last_fork_total_ns;	/* ... and until every child ran */
 	int owned_console_fd;		/* owned console fd (fork child's log file), or -1 */

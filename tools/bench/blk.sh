@@ -17,8 +17,10 @@
 # side is fio (io_uring, buffered) when installed, else tools/bench/blkhost.c (the guest's
 # block sequence through liburing, compiled here); --host picks one.  --pin puts the VMM's
 # event-loop thread (all of virtio-blk's I/O) and the vCPU thread on different CPUs.  The
-# guest's own columns: VM exits for notifications per 1000 requests, and the share of the
-# time its CPL3 loop was busy (the rest it waited for the VMM).  -v prints every run.
+# guest's own columns: VM exits for notifications per 1000 requests, what one cost the vCPU
+# (from the QueueNotify store to the next instruction), and the share of the time its CPL3
+# loop was busy (reaping, refilling and kicking; the rest it waited for the VMM).  -v prints
+# every run.
 set -euo pipefail
 
 MVMM=build/mvmm
@@ -39,7 +41,7 @@ while [ $# -gt 0 ]; do
 	--pin) PIN=1 ;;
 	-v) VERBOSE=1 ;;
 	--plot) PLOT=${2:?--plot needs a file}; shift ;;
-	-h|--help) sed -n '3,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '3,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "blk.sh: unknown option $1 (see --help)" >&2; exit 64 ;;
 	esac
 	shift
@@ -109,7 +111,8 @@ pin_threads() {	# pid
 	taskset -p -c 0 "${t[2]}" >/dev/null
 }
 
-# One guest run: prints "<MiB/s> <IOPS> <bs> <depth> <kicks per 1k requests> <busy %>".
+# One guest run: prints "<MiB/s> <IOPS> <bs> <depth> <kicks per 1k requests> <busy %>
+# <us per kick>".
 guest_run() {	# mode
 	local pid line
 	"$MVMM" run --disk "$IMG" --mem 256M --serial stdio --cmdline \
@@ -120,8 +123,8 @@ guest_run() {	# mode
 	wait "$pid" || { echo "blk.sh: guest run failed:" >&2; cat "$TMP/out" >&2; return 1; }
 	line=$(grep "^blkbench: $1 " "$TMP/out") || { cat "$TMP/out" >&2; return 1; }
 	# blkbench: MODE bs B depth D bytes N ns T iops I mibps M kicks K kick_ns X guest_busy_pct P
-	awk '{ printf "%s %s %s %s %.1f %s\n", $14, $12, $4, $6, $8 ? $16 * 1000 / ($8 / $4) : 0,
-		$20 }' <<<"$line"
+	awk '{ printf "%s %s %s %s %.1f %s %.1f\n", $14, $12, $4, $6,
+		$8 ? $16 * 1000 / ($8 / $4) : 0, $20, $18 / 1000 }' <<<"$line"
 }
 
 # One host run of the same pattern: prints "<MiB/s> <IOPS>".
@@ -171,16 +174,16 @@ for mode in ${MODES//,/ }; do
 		prep
 		g=$(guest_run "$mode")
 		echo "$g" >>"$TMP/g"
-		read -r _ _ bs depth _ _ <<<"$g"
+		read -r _ _ bs depth _ <<<"$g"
 		prep
 		h=$(host_run "$mode" "$bs" "$depth")
 		echo "$h" >>"$TMP/h"
-		[ "$VERBOSE" = 1 ] && echo "run $run $mode: guest MiB/s IOPS bs depth kicks/1k busy%: $g;" \
+		[ "$VERBOSE" = 1 ] && echo "run $run $mode: guest MiB/s IOPS bs depth kicks/1k busy% us/kick: $g;" \
 			"host MiB/s IOPS: $h" >&2
 	done
-	read -r gm gi bs depth kicks busy <<<"$(median "$TMP/g")"
+	read -r gm gi bs depth kicks busy kick_us <<<"$(median "$TMP/g")"
 	read -r hm hi <<<"$(median "$TMP/h")"
-	echo "$mode $bs $depth $gm $gi $hm $hi $kicks $busy" >>"$TMP/table"
+	echo "$mode $bs $depth $gm $gi $hm $hi $kicks $busy $kick_us" >>"$TMP/table"
 done
 
 limit="${MS} ms"
@@ -189,11 +192,11 @@ limit="${MS} ms"
 echo "virtio-blk vs host: $SIZE image on $FS, buffered I/O, page cache $CACHE, runs of $limit;" \
 	"host: $HOSTDESC; median of $RUNS runs"
 awk 'function size(b) { return b % 1048576 ? (b % 1024 ? b : b / 1024 "K") : b / 1048576 "M" }
-	BEGIN { printf "%-10s %5s %5s %11s %10s %10s %10s %7s %12s %10s\n", "mode", "bs",
+	BEGIN { printf "%-10s %5s %5s %11s %10s %10s %10s %6s %12s %8s %10s\n", "mode", "bs",
 		"depth", "guest MiB/s", "guest IOPS", "host MiB/s", "host IOPS", "ratio",
-		"kicks/1k req", "guest busy" }
-	{ printf "%-10s %5s %5s %11.1f %10d %10.1f %10d %7.2f %12.1f %9s%%\n", $1, size($2), $3,
-		$4, $5, $6, $7, ($6 > 0 ? $4 / $6 : 0), $8, $9 }' "$TMP/table"
+		"kicks/1k req", "us/kick", "guest busy" }
+	{ printf "%-10s %5s %5s %11.1f %10d %10.1f %10d %6.2f %12.1f %8.1f %9s%%\n", $1,
+		size($2), $3, $4, $5, $6, $7, ($6 > 0 ? $4 / $6 : 0), $8, $10, $9 }' "$TMP/table"
 awk '$1 ~ /^seq/ { r = $6 > 0 ? $4 / $6 : 0
 	printf "target: %s at %.0f%% of the host (>= 90%%): %s\n", $1, r * 100,
 		(r >= 0.9 ? "met" : "MISSED") }' "$TMP/table"

@@ -34,6 +34,9 @@
 #define CLI_EXIT_STATE 75
 #define CLI_EXIT_SIGNAL_BASE 128
 
+/* Child processes each VM keeps ready for `mvmm fork` (see mvmm_vm_enable_fork). */
+#define CLI_FORK_POOL 1
+
 struct cli_log {
 	enum mvmm_log_level level;
 	unsigned int errors;		/* error lines printed: the CLI then adds no second line */

@@ -31,6 +31,8 @@ int cmd_fork_child(int argc, char **argv)
 	cfg.log_opaque = &cl;
 	cfg.log_level = MVMM_LOG_WARN;
 	err = mvmm_vm_fork_child((int)fd, &cfg, &vm, &sock);
+	if (err == -EPIPE)
+		return 0;	/* a pooled child whose parent went away: nothing to do */
 	if (!err)
 		err = mvmm_vm_api_listen(vm, sock);
 	if (!err)

@@ -371,7 +371,7 @@ int cli_enable_fork(mvmm_vm *vm)
 	cli_runtime_dir(dir, sizeof(dir));
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return -errno;
-	return mvmm_vm_enable_fork(vm, "/proc/self/exe", dir);
+	return mvmm_vm_enable_fork(vm, "/proc/self/exe", dir, CLI_FORK_POOL);
 }
 
 static int exit_code(const struct mvmm_exit_info *info)

@@ -197,8 +197,13 @@ struct mvmm_fork_child {
 
 #define MVMM_MAX_FORK 256
 
-/* Let the control API's PUT /vm/fork spawn children running `vmm_path` into `runtime_dir`. */
-MVMM_PUBLIC int mvmm_vm_enable_fork(mvmm_vm *vm, const char *vmm_path, const char *runtime_dir);
+/*
+ * Let the control API's PUT /vm/fork spawn children running `vmm_path` into `runtime_dir`, and
+ * keep `pool` (0..16) child processes spawned ahead of time so a fork does not wait for exec.
+ * Call before mvmm_vm_start() or any time after.
+ */
+MVMM_PUBLIC int mvmm_vm_enable_fork(mvmm_vm *vm, const char *vmm_path, const char *runtime_dir,
+				    unsigned int pool);
 
 /*
  * Pause, capture, freeze RAM into sealed layers, hand state + layers to `count` new child VMM
