@@ -246,6 +246,65 @@ static int check_log_level(struct walk *w, const char *path, struct json_object 
 	return 0;
 }
 
+static int check_rng(struct walk *w, const char *path, struct json_object *v)
+{
+	if (!json_object_is_type(v, json_type_boolean))
+		return wrong_type(w, path, v, "a boolean");
+	w->cfg->rng = json_object_get_boolean(v);
+	return 0;
+}
+
+/* devices.disks: an array of {"path", "ro", "id"} objects. */
+static int check_disks(struct walk *w, const char *path, struct json_object *v)
+{
+	char p[160];
+	size_t n;
+	int err;
+
+	if (!json_object_is_type(v, json_type_array))
+		return wrong_type(w, path, v, "an array");
+	n = json_object_array_length(v);
+	if (n > MVMM_MAX_DISKS) {
+		set_err(w->err, w->errlen, "%s: at most %d disks", path, MVMM_MAX_DISKS);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *d = json_object_array_get_idx(v, i);
+		struct json_config_disk *c = &w->cfg->disks[i];
+		bool has_path = false;
+
+		w->cfg->nr_disks = (unsigned int)i + 1;
+		snprintf(p, sizeof(p), "%s[%zu]", path, i);
+		if (!json_object_is_type(d, json_type_object))
+			return wrong_type(w, p, d, "an object");
+		json_object_object_foreach(d, key, val) {
+			char kp[240];
+
+			snprintf(kp, sizeof(kp), "%s.%.64s", p, key);
+			if (!strcmp(key, "path")) {
+				err = get_string(w, kp, val, false, false, 4095, &c->path);
+				has_path = true;
+			} else if (!strcmp(key, "id")) {
+				err = get_string(w, kp, val, false, false, 20, &c->id);
+			} else if (!strcmp(key, "ro")) {
+				err = json_object_is_type(val, json_type_boolean) ?
+					      0 : wrong_type(w, kp, val, "a boolean");
+				c->ro = json_object_get_boolean(val);
+			} else {
+				set_err(w->err, w->errlen, "%s: unknown field", kp);
+				err = -EINVAL;
+			}
+			if (err)
+				return err;
+		}
+		if (!has_path) {
+			set_err(w->err, w->errlen, "%s.path: required", p);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
 /* One level of the schema: member name -> checker, or -> nested table. */
 struct member {
 	const char *name;
@@ -266,9 +325,16 @@ static const struct member boot_members[] = {
 	{ NULL, NULL, NULL },
 };
 
+static const struct member device_members[] = {
+	{ "disks", check_disks, NULL },
+	{ "rng", check_rng, NULL },
+	{ NULL, NULL, NULL },
+};
+
 static const struct member root_members[] = {
 	{ "machine", NULL, machine_members },
 	{ "boot", NULL, boot_members },
+	{ "devices", NULL, device_members },
 	{ "serial", check_serial, NULL },
 	{ "api_sock", check_api_sock, NULL },
 	{ "log_level", check_log_level, NULL },
@@ -464,6 +530,10 @@ void json_config_free(struct json_config *cfg)
 	free(cfg->cmdline);
 	free(cfg->serial);
 	free(cfg->api_sock);
+	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
+		free(cfg->disks[i].path);
+		free(cfg->disks[i].id);
+	}
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -529,6 +599,26 @@ struct json_object *json_config_to_json(const struct json_config *cfg)
 	err |= add(boot, "kernel", new_string_or_null(cfg->kernel), !cfg->kernel);
 	err |= add(boot, "initrd", new_string_or_null(cfg->initrd), !cfg->initrd);
 	err |= add(boot, "cmdline", new_string_or_null(cfg->cmdline), !cfg->cmdline);
+	if (cfg->nr_disks || cfg->rng) {
+		struct json_object *devs = json_object_new_object(), *arr = json_object_new_array();
+
+		err |= add(root, "devices", devs, false);
+		err |= devs ? add(devs, "disks", arr, false) : -ENOMEM;
+		for (unsigned int i = 0; !err && i < cfg->nr_disks; i++) {
+			struct json_object *d = json_object_new_object();
+
+			err |= d ? json_object_array_add(arr, d) : -ENOMEM;
+			if (err)
+				break;
+			err |= add(d, "path", json_object_new_string(cfg->disks[i].path), false);
+			err |= add(d, "ro", json_object_new_boolean(cfg->disks[i].ro), false);
+			if (cfg->disks[i].id)
+				err |= add(d, "id", json_object_new_string(cfg->disks[i].id),
+					   false);
+		}
+		if (!err)
+			err |= add(devs, "rng", json_object_new_boolean(cfg->rng), false);
+	}
 	if (cfg->serial)
 		err |= add(root, "serial", json_object_new_string(cfg->serial), false);
 	if (cfg->api_sock)
@@ -580,11 +670,20 @@ int json_config_from_vm(const struct vm *vm, struct json_config *out)
 	out->has_mem = out->has_cpus = true;
 	out->log_level = vm->log.level;
 	out->has_log_level = true;
+	out->rng = vm->config.rng;
 	if (dup_opt(vm->config.kernel_path, &out->kernel) ||
 	    dup_opt(vm->config.initrd_path, &out->initrd) ||
-	    dup_opt(vm->config.cmdline, &out->cmdline)) {
-		json_config_free(out);
-		return -ENOMEM;
+	    dup_opt(vm->config.cmdline, &out->cmdline))
+		goto oom;
+	for (unsigned int i = 0; i < vm->config.nr_disks && i < MVMM_MAX_DISKS; i++) {
+		out->nr_disks = i + 1;
+		out->disks[i].ro = vm->config.disks[i].ro;
+		if (dup_opt(vm->config.disks[i].path, &out->disks[i].path) ||
+		    dup_opt(vm->config.disks[i].id, &out->disks[i].id))
+			goto oom;
 	}
 	return 0;
+oom:
+	json_config_free(out);
+	return -ENOMEM;
 }

@@ -11,6 +11,10 @@
  *     "boot": { "kernel": "/path" | null,       vmlinux/bzImage; null: the built-in test guest
  *               "initrd": "/path" | null,
  *               "cmdline": "console=ttyS0" | null },
+ *     "devices": { "disks": [ { "path": "/img", "ro": false, "id": "blk0" } ],
+ *                                               virtio-blk disks (<= MVMM_MAX_DISKS); path
+ *                                               required, ro and id (<= 20 bytes) optional
+ *                  "rng": true },               a virtio-rng device
  *     "serial": "stdio" | "none" | "file:/path",
  *     "api_sock": "/path",                      control API socket (< 108 bytes)
  *     "log_level": "error" | "warn" | "info" | "debug"
@@ -54,6 +58,13 @@ struct json_config {
 	bool has_mem;
 	bool has_cpus;
 	bool has_log_level;
+	bool rng;			/* devices.rng */
+	unsigned int nr_disks;		/* devices.disks */
+	struct json_config_disk {
+		char *path;		/* owned */
+		char *id;		/* owned or NULL */
+		bool ro;
+	} disks[MVMM_MAX_DISKS];
 };
 
 /*

@@ -26,6 +26,21 @@ set -e
 [ "$rc" = 1 ] && grep -q '^cpus: 1$' "$TMP/ovr.out" || fail "--cpus did not override the config ($rc)"
 pass "flags override the config file"
 
+# Devices from the file: a disk and the rng, seen by the guest's drivers.
+truncate -s 1M "$TMP/cfg.img"
+cat >"$TMP/dev.json" <<JSON
+{ "machine": { "mem": "64M" },
+  "boot": { "cmdline": "test=blk,rng blk_mode=rw" },
+  "devices": { "disks": [ { "path": "$TMP/cfg.img", "id": "cfgdisk" } ], "rng": true } }
+JSON
+set +e
+"$MVMM" run --config "$TMP/dev.json" >"$TMP/dev.out" 2>&1 </dev/null; rc=$?
+set -e
+[ "$rc" = 0 ] || { tail "$TMP/dev.out"; fail "devices from config: exit $rc"; }
+expect_line "$TMP/dev.out" '^blk: 0 capacity 2048 ro 0 id cfgdisk'
+expect_line "$TMP/dev.out" '^ok: rng'
+pass "config file devices: disk (with id) and rng"
+
 bad() {	# bad NAME JSON PATTERN [RC]
 	printf '%s' "$2" >"$TMP/$1.json"
 	set +e

@@ -200,6 +200,46 @@ static void test_wrong_types(void **state)
 		expect_bad(cases[i].text, cases[i].msg);
 }
 
+static void test_devices(void **state)
+{
+	struct json_config cfg;
+	char err[256], *dump;
+
+	(void)state;
+	assert_int_equal(parse("{\"devices\":{\"disks\":[{\"path\":\"/a.img\"},"
+			       "{\"path\":\"/b.img\",\"ro\":true,\"id\":\"data\"}],\"rng\":true}}",
+			       &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.nr_disks, 2);
+	assert_string_equal(cfg.disks[0].path, "/a.img");
+	assert_false(cfg.disks[0].ro);
+	assert_null(cfg.disks[0].id);
+	assert_string_equal(cfg.disks[1].id, "data");
+	assert_true(cfg.disks[1].ro);
+	assert_true(cfg.rng);
+	dump = json_config_dump(&cfg);
+	assert_non_null(strstr(dump, "\"devices\":{\"disks\":[{\"path\":\"/a.img\",\"ro\":false}"));
+	assert_non_null(strstr(dump, "\"rng\":true"));
+	free(dump);
+	json_config_free(&cfg);
+
+	expect_bad("{\"devices\":[]}", "devices: expected an object, got an array");
+	expect_bad("{\"devices\":{\"disks\":{}}}", "devices.disks: expected an array");
+	expect_bad("{\"devices\":{\"disks\":[1]}}", "devices.disks[0]: expected an object");
+	expect_bad("{\"devices\":{\"disks\":[{\"ro\":true}]}}", "devices.disks[0].path: required");
+	expect_bad("{\"devices\":{\"disks\":[{\"path\":\"/a\"},{\"path\":\"/b\",\"size\":1}]}}",
+		   "devices.disks[1].size: unknown field");
+	expect_bad("{\"devices\":{\"disks\":[{\"path\":\"/a\",\"ro\":1}]}}",
+		   "devices.disks[0].ro: expected a boolean");
+	expect_bad("{\"devices\":{\"disks\":[{\"path\":\"/a\",\"id\":\"123456789012345678901\"}]}}",
+		   "devices.disks[0].id: longer than 20 bytes");
+	expect_bad("{\"devices\":{\"disks\":[{\"path\":\"\"}]}}", "devices.disks[0].path: must not be empty");
+	expect_bad("{\"devices\":{\"rng\":\"yes\"}}", "devices.rng: expected a boolean");
+	expect_bad("{\"devices\":{\"net\":{}}}", "devices.net: unknown field");
+	expect_bad("{\"devices\":{\"disks\":[{\"path\":\"/1\"},{\"path\":\"/2\"},{\"path\":\"/3\"},"
+		   "{\"path\":\"/4\"},{\"path\":\"/5\"},{\"path\":\"/6\"},{\"path\":\"/7\"},{\"path\":\"/8\"},"
+		   "{\"path\":\"/9\"}]}}", "devices.disks: at most 8 disks");
+}
+
 static void test_bad_values(void **state)
 {
 	char name[200], sock[256];
@@ -371,6 +411,7 @@ int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_minimal),
+		cmocka_unit_test(test_devices),
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_values),
 		cmocka_unit_test(test_unknown_fields),

@@ -295,6 +295,16 @@ static int apply_config(struct json_config *jc, const char *path, struct run_opt
 		o->cpus = jc->cpus;
 	if (jc->has_log_level)
 		o->log_level = jc->log_level;
+	o->rng = jc->rng;
+	for (unsigned int i = 0; i < jc->nr_disks; i++) {
+		struct mvmm_disk_config *d = &o->disks[o->nr_disks++];
+
+		memset(d, 0, sizeof(*d));
+		d->size = sizeof(*d);
+		d->path = jc->disks[i].path;
+		d->id = jc->disks[i].id;
+		d->read_only = jc->disks[i].ro;
+	}
 	o->kernel = jc->kernel;
 	o->initrd = jc->initrd;
 	o->cmdline = jc->cmdline;
