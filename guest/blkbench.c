@@ -31,15 +31,18 @@
 #define BENCH_DEFAULT_MS	10000
 #define BENCH_TIMEOUT_MS	10000		/* no completion for this long: give up */
 #define BENCH_STATUS_MS		100		/* stalled this long: look at the status */
+#define BENCH_NOTE_PCT		50		/* guest busy this much: say so */
 
 #define BENCH_WANTED	(1ULL << VIRTIO_BLK_F_RO | 1ULL << VIRTIO_RING_F_INDIRECT_DESC |	\
 			 1ULL << VIRTIO_RING_F_EVENT_IDX)
 
-static const struct {
+struct bench_mode {
 	const char *name;
 	u32 random, write;
 	u64 bs;					/* default request size */
-} modes[] = {
+};
+
+static const struct bench_mode modes[] = {
 	{ "seqread", 0, 0, 1ULL << 20 },
 	{ "seqwrite", 0, 1, 1ULL << 20 },
 	{ "randread", 1, 0, 4096 },
@@ -82,7 +85,7 @@ static int bench_num(const char *key, u64 def, u64 *out)
 		shift = 10, len--;
 	else if (len && (v[len - 1] == 'M' || v[len - 1] == 'm'))
 		shift = 20, len--;
-	if (!len || parse_u64(v, len, out) || *out > (~0ULL >> 24)) {
+	if (!len || parse_u64(v, len, out) || *out > (~0ULL >> shift)) {
 		check_fail("blkbench", "bad number for %s", key);
 		return -1;
 	}
@@ -135,6 +138,50 @@ static void bench_args(struct blkbench_args *a, const struct virtq *q, u64 total
 	a->polls_empty = a->error = 0;
 }
 
+/* One chain per slot (header, data, status), in the ring or in the slot's indirect table. */
+static void bench_build(struct virtq *q, struct blkbench_req *reqs, u32 depth, u64 bs, u64 buf,
+			const struct bench_mode *mode, int indirect)
+{
+	u32 slot;
+
+	for (slot = 0; slot < depth; slot++) {
+		struct blkbench_req *r = &reqs[slot];
+		struct vbuf b[3] = {
+			{ (u64)&r->hdr, sizeof(r->hdr), 0 },
+			{ buf + slot * bs, (u32)bs, !mode->write },
+			{ (u64)&r->status, 1, 1 },
+		};
+		int head = virtq_build(q, b, 3, indirect ? (u64)r->table : 0);
+
+		if (head < 0)
+			panic("blkbench: no descriptors for slot %u of %u", slot, depth);
+		r->hdr.type = mode->write ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN;
+		r->hdr.ioprio = 0;
+		r->head = (u16)head;
+	}
+}
+
+/* The result line, and a note when the guest's side took much of the time. */
+static void bench_report(const struct blkbench_args *a, const char *name, u64 bs, u64 depth)
+{
+	u64 ticks = MAX(a->last_tsc - a->first_tsc, 1), ns = MAX(ticks_ns(ticks), 1);
+	u64 mibps10 = muldiv(a->completed * bs, 10000000000ULL, ns) >> 20;
+	u64 busy = a->busy_ticks * 100 / ticks, kicking = a->kick_ticks * 100 / ticks;
+	u64 own = busy > kicking ? busy - kicking : 0;	/* the first kick is not in busy */
+
+	printf("blkbench: %s bs %lu depth %lu bytes %lu ns %lu iops %lu mibps %lu.%lu kicks %lu "
+	       "kick_ns %lu guest_busy_pct %lu\n", name, bs, depth, a->completed * bs, ns,
+	       muldiv(a->completed, 1000000000, ns), mibps10 / 10, mibps10 % 10, a->kicks,
+	       a->kicks ? ticks_ns(a->kick_ticks) / a->kicks : 0, busy);
+	if (own >= BENCH_NOTE_PCT)
+		printf("blkbench: note: the guest's own loop was busy %lu%% of the time: it, not the "
+		       "VMM, may be the bottleneck\n", own);
+	else if (busy >= BENCH_NOTE_PCT)
+		printf("blkbench: note: the vCPU spent %lu%% of the time in notification exits "
+		       "(QueueNotify): their cost, more than the guest's own work, limits it\n",
+		       kicking);
+}
+
 static void bench(struct vdev *d)
 {
 	struct virtio *v = virtio_get();
@@ -143,7 +190,7 @@ static void bench(struct vdev *d)
 	struct blkbench_req *reqs;
 	const char *name;
 	size_t len;
-	u64 bs, depth, mib, ms, seed, capacity, volume, buf_bytes, ns, busy, slot, mibps10;
+	u64 bs, depth, mib, ms, seed, capacity, volume, buf_bytes;
 	int indirect = 0;
 	u32 m;
 
@@ -201,21 +248,7 @@ static void bench(struct vdev *d)
 	/* QueueNotify and Status are stored and loaded at CPL3. */
 	map_user(d->base, d->base + PAGE_SIZE);
 	write_cr3(g.pml4);
-	for (slot = 0; slot < depth; slot++) {
-		struct blkbench_req *r = &reqs[slot];
-		struct vbuf b[3] = {
-			{ (u64)&r->hdr, sizeof(r->hdr), 0 },
-			{ v->blk_buf + slot * bs, (u32)bs, !modes[m].write },
-			{ (u64)&r->status, 1, 1 },
-		};
-		int head = virtq_build(q, b, 3, indirect ? (u64)r->table : 0);
-
-		if (head < 0)
-			panic("blkbench: no descriptors for slot %lu of %lu", slot, depth);
-		r->hdr.type = modes[m].write ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN;
-		r->hdr.ioprio = 0;
-		r->head = (u16)head;
-	}
+	bench_build(q, reqs, (u32)depth, bs, v->blk_buf, &modes[m], indirect);
 	printf("blkbench: slot %u capacity %lu features 0x%lx queue %u depth %lu bs %lu "
 	       "indirect %d volume %lu limit %lu ms\n", d->slot, capacity, d->features, q->size,
 	       depth, bs, indirect, volume, ms);
@@ -241,26 +274,19 @@ static void bench(struct vdev *d)
 	bench_args(&a, q, depth);
 	if (bench_run(&a, "warm-up"))
 		return;
-	q->avail_idx = q->kicked_idx = a.avail_idx;
+	q->avail_idx = a.avail_idx;
+	q->kicked_idx = a.kicked_idx;
 	q->last_used = a.last_used;
 
 	bench_args(&a, q, MAX(volume / bs, 1));
 	a.deadline = ms ? rdtsc() + tsc_ms(ms) : 0;
 	if (bench_run(&a, name))
 		return;
-	q->avail_idx = q->kicked_idx = a.avail_idx;
+	q->avail_idx = a.avail_idx;
+	q->kicked_idx = a.kicked_idx;
 	q->last_used = a.last_used;
 
-	ns = MAX(ticks_ns(a.last_tsc - a.first_tsc), 1);
-	mibps10 = muldiv(a.completed * bs, 10000000000ULL, ns) >> 20;
-	busy = a.busy_ticks * 100 / MAX(a.last_tsc - a.first_tsc, 1);
-	printf("blkbench: %s bs %lu depth %lu bytes %lu ns %lu iops %lu mibps %lu.%lu kicks %lu "
-	       "kick_ns %lu guest_busy_pct %lu\n", name, bs, depth, a.completed * bs, ns,
-	       muldiv(a.completed, 1000000000, ns), mibps10 / 10, mibps10 % 10, a.kicks,
-	       a.kicks ? ticks_ns(a.kick_ticks) / a.kicks : 0, busy);
-	if (busy >= 50)
-		printf("blkbench: note: the guest's own loop was busy %lu%% of the time: it, not the "
-		       "VMM, may be the bottleneck\n", busy);
+	bench_report(&a, name, bs, depth);
 	check_ok("blkbench %s %lu requests", name, a.completed);
 }
 

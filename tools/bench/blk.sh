@@ -115,8 +115,8 @@ pin_threads() {	# pid
 # <us per kick>".
 guest_run() {	# mode
 	local pid line
-	"$MVMM" run --disk "$IMG" --mem 256M --serial stdio --cmdline \
-		"test=blkbench bench_mode=$1 bench_depth=$DEPTH bench_ms=$MS bench_mib=$((VOLUME >> 20))" \
+	"$MVMM" run --disk "$IMG" --mem 256M --serial stdio --cmdline "test=blkbench \
+		bench_mode=$1 bench_depth=$DEPTH bench_ms=$MS bench_mib=$((VOLUME >> 20))" \
 		</dev/null >"$TMP/out" 2>&1 &
 	pid=$!
 	[ "$PIN" = 1 ] && pin_threads "$pid"
@@ -178,8 +178,8 @@ for mode in ${MODES//,/ }; do
 		prep
 		h=$(host_run "$mode" "$bs" "$depth")
 		echo "$h" >>"$TMP/h"
-		[ "$VERBOSE" = 1 ] && echo "run $run $mode: guest MiB/s IOPS bs depth kicks/1k busy% us/kick: $g;" \
-			"host MiB/s IOPS: $h" >&2
+		[ "$VERBOSE" = 1 ] && echo "run $run $mode: guest MiB/s IOPS bs depth kicks/1k" \
+			"busy% us/kick: $g; host MiB/s IOPS: $h" >&2
 	done
 	read -r gm gi bs depth kicks busy kick_us <<<"$(median "$TMP/g")"
 	read -r hm hi <<<"$(median "$TMP/h")"
@@ -203,7 +203,8 @@ awk '$1 ~ /^seq/ { r = $6 > 0 ? $4 / $6 : 0
 
 if [ -n "$PLOT" ]; then
 	gnuplot -e "set terminal png size 1000,450; set output '$PLOT';
-		set multiplot layout 1,2 title 'virtio-blk through the guest vs the host ($CACHE page cache, host: $HOST)';
+		set multiplot layout 1,2 title 'virtio-blk through the guest vs the host' .
+			' ($CACHE page cache, host: $HOST)';
 		set style data histograms; set style histogram clustered gap 1;
 		set style fill solid 0.8 border -1; set boxwidth 0.9; set grid ytics;
 		set yrange [0:*]; set ylabel 'MiB/s'; set key top right;

@@ -77,6 +77,9 @@ fi
 [ "$FANOUT" -le 256 ] || { echo "fork.sh: --fanout at most 256 (MVMM_MAX_FORK)" >&2; exit 64; }
 MVMM=$(realpath "$MVMM")
 HERE=$(cd "$(dirname "$0")" && pwd)
+TRACED=10
+HAVE_PERF=0
+command -v perf >/dev/null && [ "$(id -u)" = 0 ] && HAVE_PERF=1
 # The pyenv-style shims cost 0.3 s per start: call the interpreter itself.
 PY=$(python3 -c 'import sys; print(sys.executable)')
 
@@ -318,6 +321,33 @@ on 1 && for s in "${SIZES[@]}"; do
 		stop_vm "$kpid" "$ksock"
 	done
 	res "$m" cli_wall "${cli[@]}"
+	# Where a child's time goes (perf tracepoints; PVM has no kvm_entry tracepoint, so the ack
+	# stands for the first instruction): a few more forks, traced, not in the numbers above.
+	if [ "$HAVE_PERF" = 1 ]; then
+		perf record -q -k mono -o "$TMP/perf.data" -e sched:sched_process_fork \
+			-e sched:sched_process_exec -e syscalls:sys_enter_recvmsg \
+			-e syscalls:sys_enter_sendto -p "$ppid" 2>"$TMP/perf.err" &
+		perf_pid=$!
+		sleep 0.5
+		for i in $(seq "$TRACED"); do
+			read -r code _ < <(fork_req "$psock" 1)
+			[ "$code" = 200 ] || continue
+			read -r kpid ksock <"$TMP/kids"
+			stop_vm "$kpid" "$ksock"
+		done
+		kill -INT "$perf_pid"
+		wait "$perf_pid" 2>/dev/null || true
+		# per child: clone -> exec, exec -> recvmsg (ld.so, libraries, main), recvmsg -> ack
+		res "$m" trace $(perf script -i "$TMP/perf.data" -F pid,time,event,trace 2>/dev/null | awk '
+			{ split($1, a, "/"); pid = a[1]; t = $2; sub(/:$/, "", t); ev = $3 }
+			ev ~ /sched_process_fork/ && $0 ~ /comm=MHD/ { match($0, /child_pid=[0-9]+/)
+				c = substr($0, RSTART + 10, RLENGTH - 10); clone[c] = t; next }
+			ev ~ /sched_process_exec/ && (pid in clone) { ex[pid] = t; next }
+			ev ~ /recvmsg/ && (pid in ex) && !(pid in rv) { rv[pid] = t; next }
+			ev ~ /sendto/ && (pid in rv) && !(pid in ack) { ack[pid] = t
+				printf "%d %d %d ", (ex[pid] - clone[pid]) * 1e6, (rv[pid] - ex[pid]) * 1e6,
+					(t - rv[pid]) * 1e6 }')
+	fi
 	read -r _ lay n < <(layers "$ppid")
 	res "$m" lat_parent_layers "$n" "$lay"
 	sleep 0.3
@@ -543,6 +573,11 @@ row('fork request -> child running p50 / p99, ms', '<= 2 ms @256M',
 row('  of which after the parent resumed, p50, ms', '', [ms(pct([t - p for t, p in zip(get(s, 'total'), get(s, 'pause'))], 50)) for s in sizes])
 row('PUT /vm/fork HTTP wall p50 / p99, ms', '', [f'{ms(pct(get(s, "wall"), 50))} / {ms(pct(get(s, "wall"), 99))}' for s in sizes])
 row('  (GET /metrics HTTP wall p50, ms)', '', [ms(pct(get(s, 'http_get_metrics'), 50)) for s in sizes])
+def tr(s, i):
+    v = get(s, 'trace')
+    return [v[j] for j in range(i, len(v), 3)] if v else []
+row('  child: clone -> exec / -> main + recvmsg / -> VM runs (ack), p50 ms', '',
+    [' / '.join(ms(pct(tr(s, i), 50)) for i in range(3)) if tr(s, 0) else '- (no perf)' for s in sizes])
 row('`mvmm fork` CLI wall p50 (5 forks), ms', '', [ms(pct(get(s, 'cli_wall'), 50)) for s in sizes])
 row('parent layers after all forks: n / MiB', '', [f'{int(get(s, "lat_parent_layers")[0])} / {mib(get(s, "lat_parent_layers")[1] / 1024)}' if get(s, 'lat_parent_layers') else '-' for s in sizes])
 
