@@ -80,7 +80,22 @@ struct reaper {
 	struct vm *vm;
 	int pidfd;
 	pid_t pid;
+	struct reaper *next;		/* vm->reapers, under fork_pool_lock */
 };
+
+static void reaper_unlink(struct reaper *r)
+{
+	struct vm *vm = r->vm;
+
+	pthread_mutex_lock(&vm->fork_pool_lock);
+	for (struct reaper **pp = &vm->reapers; *pp; pp = &(*pp)->next) {
+		if (*pp == r) {
+			*pp = r->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&vm->fork_pool_lock);
+}
 
 static void reap_child(void *opaque, uint32_t events)
 {
@@ -89,6 +104,7 @@ static void reap_child(void *opaque, uint32_t events)
 	(void)events;
 	waitpid(r->pid, NULL, WNOHANG);
 	loop_del(&r->vm->loop, r->pidfd);
+	reaper_unlink(r);
 	close(r->pidfd);
 	free(r);
 }
@@ -102,8 +118,13 @@ static void watch_child(struct vm *vm, pid_t pid)
 	r->vm = vm;
 	r->pid = pid;
 	r->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	pthread_mutex_lock(&vm->fork_pool_lock);
+	r->next = vm->reapers;
+	vm->reapers = r;
+	pthread_mutex_unlock(&vm->fork_pool_lock);
 	if (r->pidfd < 0 || loop_add(&vm->loop, r->pidfd, POLLIN, reap_child, r) < 0) {
-		/* No pidfd: the child is reaped by the next fork's waitpid sweep. */
+		/* Not watched: dropped at destroy (the process lives on, reparented to init). */
+		reaper_unlink(r);
 		if (r->pidfd >= 0)
 			close(r->pidfd);
 		free(r);
@@ -258,12 +279,25 @@ void fork_pool_refill(struct vm *vm)
 
 void fork_pool_destroy(struct vm *vm)
 {
+	struct reaper *r, *next;
+
 	pthread_mutex_lock(&vm->fork_pool_lock);
 	for (unsigned int i = 0; i < vm->fork_pool_n; i++) {
 		close(vm->fork_pool[i].sock);	/* EOF: the waiting child exits */
 		waitpid(vm->fork_pool[i].pid, NULL, 0);
 	}
 	vm->fork_pool_n = 0;
+	/*
+	 * The loop thread is gone: drop the watches.  Children still running are independent VMs
+	 * and live on; the kernel reparents them when this process exits.
+	 */
+	for (r = vm->reapers; r; r = next) {
+		next = r->next;
+		waitpid(r->pid, NULL, WNOHANG);
+		close(r->pidfd);
+		free(r);
+	}
+	vm->reapers = NULL;
 	pthread_mutex_unlock(&vm->fork_pool_lock);
 }
 

@@ -146,7 +146,7 @@ MVMM_PUBLIC int mvmm_vm_snapshot(mvmm_vm *h, const char *dir)
 {
 	if (!h || !dir || !*dir)
 		return -EINVAL;
-	return vm_snapshot(h->vm, dir);
+	return vm_snapshot(h->vm, dir, false);
 }
 
 MVMM_PUBLIC int mvmm_vm_restore(const char *dir, const struct mvmm_config *cfg, mvmm_vm **out)

@@ -158,11 +158,11 @@ static int ctl_info(void *opaque, struct control_vm_info *out)
 	return out->config.api_sock ? 0 : -ENOMEM;
 }
 
-static int ctl_snapshot(void *opaque, const char *dir)
+static int ctl_snapshot(void *opaque, const char *dir, bool live)
 {
 	struct control *ctl = opaque;
 
-	return vm_snapshot(ctl->vm, dir);
+	return vm_snapshot(ctl->vm, dir, live);
 }
 
 static int ctl_fork(void *opaque, uint32_t count, const char *prefix,

@@ -348,8 +348,9 @@ static int do_action(struct control_router *r, const struct route *rt, const cha
 static int do_snapshot(struct control_router *r, const struct route *rt, const char *body,
 		       size_t len, struct control_response *resp)
 {
-	static const char *const allowed[] = { "dir", NULL };
-	struct json_object *o, *dir;
+	static const char *const allowed[] = { "dir", "live", NULL };
+	struct json_object *o, *dir, *live;
+	bool is_live = false;
 	int err = 0;
 
 	o = param_body(body, len, allowed, resp, &err);
@@ -361,7 +362,15 @@ static int do_snapshot(struct control_router *r, const struct route *rt, const c
 		json_object_put(o);
 		return respond_error(resp, 400, "dir: required, a non-empty path string");
 	}
-	err = r->ops->snapshot ? r->ops->snapshot(r->opaque, json_object_get_string(dir)) : -ENOTSUP;
+	if (json_object_object_get_ex(o, "live", &live)) {
+		if (!json_object_is_type(live, json_type_boolean)) {
+			json_object_put(o);
+			return respond_error(resp, 400, "live: expected a boolean");
+		}
+		is_live = json_object_get_boolean(live);
+	}
+	err = r->ops->snapshot ? r->ops->snapshot(r->opaque, json_object_get_string(dir), is_live)
+			       : -ENOTSUP;
 	json_object_put(o);
 	if (!err) {
 		resp->status = 204;
@@ -369,6 +378,8 @@ static int do_snapshot(struct control_router *r, const struct route *rt, const c
 	}
 	if (err == -EEXIST)
 		return respond_error(resp, 409, "dir: already exists");
+	if (err == -ENOTSUP)
+		return respond_error(resp, 409, "live: this kernel lacks the userfaultfd features");
 	return state_conflict(r, rt, err, resp);
 }
 

@@ -22,6 +22,7 @@
 #ifndef MVMM_VMM_CONTROL_ROUTE_H
 #define MVMM_VMM_CONTROL_ROUTE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -62,7 +63,7 @@ struct control_ops {
 	enum mvmm_vm_state (*state)(void *opaque);
 	int (*info)(void *opaque, struct control_vm_info *out);
 	/* Snapshot into the new directory `dir` (-EEXIST when it exists: 409). */
-	int (*snapshot)(void *opaque, const char *dir);
+	int (*snapshot)(void *opaque, const char *dir, bool live);
 	/* Fork into `count` children named <prefix>-<pid>; children[] gets count entries. */
 	int (*fork)(void *opaque, uint32_t count, const char *prefix,
 		    struct mvmm_fork_child *children);

@@ -16,6 +16,7 @@
 #include "util.h"
 #include "vm.h"
 #include "fork/disks.h"
+#include "fork/uffd_wp.h"
 #include "devices/virtio/devices.h"
 
 #define MANIFEST_MAX (64 * 1024)
@@ -110,26 +111,33 @@ static int fsync_path(const char *path)
 	return err;
 }
 
-static int write_snapshot(struct vm *vm, const char *tmp, const uint8_t *blob, size_t len)
+/* Disk copies made in the temp dir are recorded relative to the snapshot dir (renamed later). */
+static void disks_relative(json_object *disks)
 {
-	char path[PATH_MAX];
-	json_object *m = json_object_new_object(), *st = json_object_new_object(),
-		    *mem = json_object_new_object(), *disks = NULL;
-	const char *text;
-	int fd, err;
+	for (size_t i = 0; i < json_object_array_length(disks); i++) {
+		json_object *d = json_object_array_get_idx(disks, i), *own, *dpath;
 
-	snprintf(path, sizeof(path), "%s/memory.bin", tmp);
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		err = -errno;
-		goto out;
+		if (json_object_object_get_ex(d, "own", &own) && json_object_get_boolean(own) &&
+		    json_object_object_get_ex(d, "path", &dpath)) {
+			const char *base = strrchr(json_object_get_string(dpath), '/') + 1;
+
+			json_object_object_add(d, "file", json_object_new_string(base));
+			json_object_object_del(d, "path");
+			json_object_object_del(d, "own");
+		}
 	}
-	err = write_memory(vm, fd);
-	if (!err && fsync(fd) < 0)
-		err = -errno;
-	close(fd);
-	if (!err)
-		err = write_file(tmp, "state.bin", blob, len);
+}
+
+/* state.bin and manifest.json (memory.bin and the disk copies are written by then). */
+static int write_meta(struct vm *vm, const char *tmp, const uint8_t *blob, size_t len,
+		      json_object *disks)
+{
+	json_object *m = json_object_new_object(), *st = json_object_new_object(),
+		    *mem = json_object_new_object();
+	const char *text;
+	int err;
+
+	err = write_file(tmp, "state.bin", blob, len);
 	if (err)
 		goto out;
 	json_object_object_add(m, "format", json_object_new_string(SNAPSHOT_FORMAT));
@@ -145,23 +153,8 @@ static int write_snapshot(struct vm *vm, const char *tmp, const uint8_t *blob, s
 	json_object_object_add(m, "state", json_object_get(st));
 	json_object_object_add(m, "memory", json_object_get(mem));
 	json_object_object_add(m, "rng", json_object_new_boolean(vm->config.rng));
-	err = disks_for_clone(vm, tmp, "snap", &disks);
-	if (err)
-		goto out;
-	/* Copies made here are named relative to the snapshot dir (it is renamed below). */
-	for (size_t i = 0; i < json_object_array_length(disks); i++) {
-		json_object *d = json_object_array_get_idx(disks, i), *own, *dpath;
-
-		if (json_object_object_get_ex(d, "own", &own) && json_object_get_boolean(own) &&
-		    json_object_object_get_ex(d, "path", &dpath)) {
-			const char *base = strrchr(json_object_get_string(dpath), '/') + 1;
-
-			json_object_object_add(d, "file", json_object_new_string(base));
-			json_object_object_del(d, "path");
-			json_object_object_del(d, "own");
-		}
-	}
-	json_object_object_add(m, "disks", disks);
+	disks_relative(disks);
+	json_object_object_add(m, "disks", json_object_get(disks));
 	text = json_object_to_json_string_ext(m, JSON_C_TO_STRING_PRETTY);
 	err = write_file(tmp, "manifest.json", text, strlen(text));
 	if (!err)
@@ -219,13 +212,22 @@ static int restore_disks(const char *dir, json_object *arr, struct mvmm_log *log
 	return 0;
 }
 
-int vm_snapshot(struct vm *vm, const char *dir)
+/*
+ * Paused snapshot: everything is written while the VM is paused.  Live snapshot: while paused,
+ * only the state is captured, the disks copied and write-protect armed on RAM; the VM resumes
+ * and RAM is copied in the background (fork/uffd_wp.c), each page as it was at the arm instant.
+ * Either way the directory appears complete, or not at all.
+ */
+int vm_snapshot(struct vm *vm, const char *dir, bool live)
 {
-	char tmp[PATH_MAX], parent[PATH_MAX];
+	char tmp[PATH_MAX], parent[PATH_MAX], path[PATH_MAX + 16];
+	struct uffd_copy *copy = NULL;
+	json_object *disks = NULL;
 	uint8_t *blob = NULL;
+	uint64_t t0 = mono_ns(), t_resumed = 0, faults = 0;
 	size_t len = 0;
-	bool resume;
-	int err;
+	bool resume, quiesced = false;
+	int fd = -1, err;
 
 	if (strlen(dir) + 16 >= sizeof(tmp))
 		return -ENAMETOOLONG;
@@ -241,31 +243,68 @@ int vm_snapshot(struct vm *vm, const char *dir)
 	err = virtio_devices_quiesce(vm);
 	if (err)
 		goto out_resume;
+	quiesced = true;
 	err = vm_save_state(vm, &blob, &len);
 	snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", dir);
 	if (!err && !mkdtemp(tmp))
 		err = -errno;
-	if (!err) {
-		err = write_snapshot(vm, tmp, blob, len);
-		/* rename() publishes the complete directory at once; it fails if DIR appeared. */
-		if (!err && rename(tmp, dir) < 0)
-			err = -errno;
-		if (err)
-			remove_tmp(tmp);
+	if (err)
+		goto out_resume;
+	snprintf(path, sizeof(path), "%s/memory.bin", tmp);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		err = -errno;
+	/* Disks are copied while nothing writes them: they match the state and RAM. */
+	if (!err)
+		err = disks_for_clone(vm, tmp, "snap", &disks);
+	if (!err && live)
+		err = uffd_copy_start(vm, fd, &copy);
+	else if (!err)
+		err = write_memory(vm, fd);
+	if (live && quiesced) {
+		virtio_devices_unquiesce(vm);
+		quiesced = false;
+		if (resume)
+			vm_resume(vm);
+		resume = false;
+		t_resumed = mono_ns();
 	}
+	if (copy) {
+		int cerr = uffd_copy_finish(copy, &faults);
+
+		err = err ? err : cerr;
+	}
+	if (!err && fsync(fd) < 0)
+		err = -errno;
+	if (!err)
+		err = write_meta(vm, tmp, blob, len, disks);
+	/* rename() publishes the complete directory at once; it fails if DIR appeared. */
+	if (!err && rename(tmp, dir) < 0)
+		err = -errno;
+	if (err)
+		remove_tmp(tmp);
 	if (!err) {
 		snprintf(parent, sizeof(parent), "%s", dir);
 		err = fsync_path(dirname(parent));
 	}
-	virtio_devices_unquiesce(vm);
 out_resume:
+	if (fd >= 0)
+		close(fd);
+	if (quiesced)
+		virtio_devices_unquiesce(vm);
 	if (resume)
 		vm_resume(vm);
+	if (!t_resumed)
+		t_resumed = mono_ns();
+	json_object_put(disks);
 	free(blob);
 	if (err)
 		pr_err(&vm->log, "snapshot", "snapshot to %s: %s", dir, mvmm_strerror(err));
 	else
-		pr_info(&vm->log, "snapshot", "snapshot written to %s", dir);
+		pr_info(&vm->log, "snapshot", "%s snapshot written to %s: paused %.3f ms, total "
+			"%.3f ms, %llu write faults", live ? "live" : "paused", dir,
+			(double)(t_resumed - t0) / 1e6, (double)(mono_ns() - t0) / 1e6,
+			(unsigned long long)faults);
 	return err;
 }
 

@@ -33,6 +33,7 @@ struct i8042;
 struct vmgenid;
 struct control;
 struct vdev;
+struct reaper;
 
 struct vm {
 	int kvm_fd;			/* owned: /dev/kvm */
@@ -94,6 +95,7 @@ struct vm {
 	unsigned int fork_pool_n;
 	unsigned int fork_pool_target;	/* how many to keep ready (mvmm_vm_enable_fork) */
 	bool fork_pool_refill;		/* the loop thread should top the pool up */
+	struct reaper *reapers;		/* owned list of child watches (fork/fork.c) */
 	uint64_t last_fork_pause_ns;	/* the last fork's parent pause (metrics, benchmarks) */
 	uint64_t last_fork_total_ns;	/* ... and until every child ran */
 	int owned_console_fd;		/* owned console fd (fork child's log file), or -1 */
@@ -139,7 +141,7 @@ struct vm_restore {
 int vm_create_restored(struct vm **out, const struct mvmm_config *cfg,
 		       const struct vm_restore *restore);
 /* Write a snapshot directory (state, sparse RAM image, manifest) atomically; pauses meanwhile. */
-int vm_snapshot(struct vm *vm, const char *dir);
+int vm_snapshot(struct vm *vm, const char *dir, bool live);
 int vm_start(struct vm *vm);
 int vm_pause(struct vm *vm);
 int vm_resume(struct vm *vm);

@@ -26,6 +26,7 @@ struct fake_vm {
 	int info_err;			/* info() fails with this when set */
 	int op_err;			/* pause() fails with this when set */
 	char snap_dir[256];		/* last snapshot dir that reached the VM */
+	bool snap_live;
 	uint32_t fork_count;		/* last fork that reached the VM */
 	char fork_prefix[64];
 };
@@ -93,11 +94,12 @@ static int fake_info(void *opaque, struct control_vm_info *out)
 	return out->config.cmdline ? 0 : -ENOMEM;
 }
 
-static int fake_snapshot(void *opaque, const char *dir)
+static int fake_snapshot(void *opaque, const char *dir, bool live)
 {
 	struct fake_vm *f = opaque;
 
 	f->calls++;
+	f->snap_live = live;
 	if (!strcmp(dir, "/exists"))
 		return -EEXIST;
 	if (f->state != MVMM_VM_RUNNING && f->state != MVMM_VM_PAUSED)
@@ -439,9 +441,15 @@ static void test_snapshot(void **state)
 	expect_error(fx, "dir: required");
 	request(fx, "PUT", "/vm/snapshot", "{\"dir\":7}", 400);
 	expect_error(fx, "dir: required");
-	request(fx, "PUT", "/vm/snapshot", "{\"dir\":\"/x\",\"live\":true}", 400);
-	expect_error(fx, "live: unknown field");
+	request(fx, "PUT", "/vm/snapshot", "{\"dir\":\"/x\",\"live\":1}", 400);
+	expect_error(fx, "live: expected a boolean");
+	request(fx, "PUT", "/vm/snapshot", "{\"dir\":\"/x\",\"delta\":true}", 400);
+	expect_error(fx, "delta: unknown field");
+	assert_false(fx->vm.snap_live);
 	assert_int_equal(fx->vm.calls, 1);	/* rejected requests never reach the VM */
+	request(fx, "PUT", "/vm/snapshot", "{\"dir\":\"/tmp/s3\",\"live\":true}", 204);
+	assert_true(fx->vm.snap_live);
+	assert_int_equal(fx->vm.calls, 2);
 	request(fx, "PUT", "/vm/snapshot", "{\"dir\":\"/exists\"}", 409);
 	expect_error(fx, "dir: already exists");
 	fx->vm.state = MVMM_VM_STOPPED;

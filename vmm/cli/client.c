@@ -421,18 +421,25 @@ static int cmd_fork(int argc, char **argv)
 	return 0;
 }
 
-/* mvmm snapshot VM DIR */
+/* mvmm snapshot [--live] VM DIR */
 static int cmd_snapshot(int argc, char **argv)
 {
 	char path[PATH_MAX], dir[PATH_MAX * 2], *body = NULL;
 	const char *sock;
 	json_object *req, *hold = NULL;
 	CURLcode cerr = CURLE_OK;
+	bool live = false;
 	long status;
 
 	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		printf("usage: mvmm snapshot SOCKET|NAME DIR   (DIR must not exist)\n");
+		printf("usage: mvmm snapshot [--live] SOCKET|NAME DIR   (DIR must not exist)\n"
+		       "  --live  copy RAM while the VM keeps running (userfaultfd write-protect)\n");
 		return 0;
+	}
+	if (argc > 1 && !strcmp(argv[1], "--live")) {
+		live = true;
+		argc--;
+		argv++;
 	}
 	if (argc != 3) {
 		cli_error("'mvmm snapshot' needs a VM and a new directory");
@@ -450,6 +457,8 @@ static int cmd_snapshot(int argc, char **argv)
 	sock = cli_sock_path(argv[1], path, sizeof(path));
 	req = json_object_new_object();
 	json_object_object_add(req, "dir", json_object_new_string(dir));
+	if (live)
+		json_object_object_add(req, "live", json_object_new_boolean(true));
 	status = cli_api_request(sock, "PUT", "/vm/snapshot", json_object_to_json_string(req),
 				 &body, &cerr);
 	json_object_put(req);
