@@ -17,7 +17,6 @@
 #include "fork.h"
 #include "disks.h"
 #include "layers.h"
-#include "devices/virtio/devices.h"
 #include "devices/vmgenid.h"
 #include "vmm/state.h"
 #include "vmm/util.h"
@@ -357,16 +356,12 @@ int vm_fork(struct vm *vm, const struct mvmm_fork_opts *o, struct mvmm_fork_chil
 	disks = calloc(o->count, sizeof(*disks));
 	if (!disks)
 		return -ENOMEM;
-	pthread_mutex_lock(&vm->lock);
-	resume = vm->state == MVMM_VM_RUNNING;
-	pthread_mutex_unlock(&vm->lock);
 	t_pause = mono_ns();
-	err = vm_pause(vm);
-	if (err)
+	err = vm_hold(vm, &resume);
+	if (err) {
+		free(disks);
 		return err;
-	err = virtio_devices_quiesce(vm);
-	if (err)
-		goto out_resume;
+	}
 	err = layers_prepare_fork(vm, &copied);
 	if (!err)
 		err = vm_save_state(vm, &blob, &blen);
@@ -382,10 +377,7 @@ int vm_fork(struct vm *vm, const struct mvmm_fork_opts *o, struct mvmm_fork_chil
 	}
 	if (!err)
 		vmgenid_bump(vm->vmgenid);
-	virtio_devices_unquiesce(vm);
-out_resume:
-	if (resume)
-		vm_resume(vm);
+	vm_release(vm, resume);
 	t_resumed = mono_ns();
 	for (made = 0; !err && made < o->count; made++)
 		err = fork_one(vm, o, handoff, disks[made], &children[made]);

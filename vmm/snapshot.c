@@ -17,7 +17,6 @@
 #include "vm.h"
 #include "fork/disks.h"
 #include "fork/uffd_wp.h"
-#include "devices/virtio/devices.h"
 
 #define MANIFEST_MAX (64 * 1024)
 #define PAGE 4096ULL
@@ -226,24 +225,18 @@ int vm_snapshot(struct vm *vm, const char *dir, bool live)
 	uint8_t *blob = NULL;
 	uint64_t t0 = mono_ns(), t_resumed = 0, faults = 0;
 	size_t len = 0;
-	bool resume, quiesced = false;
+	bool resume, held = false;
 	int fd = -1, err;
 
 	if (strlen(dir) + 16 >= sizeof(tmp))
 		return -ENAMETOOLONG;
 	if (access(dir, F_OK) == 0)
 		return -EEXIST;
-	pthread_mutex_lock(&vm->lock);
-	resume = vm->state == MVMM_VM_RUNNING;
-	pthread_mutex_unlock(&vm->lock);
-	err = vm_pause(vm);
+	/* vCPUs parked, devices done with in-flight I/O: nothing touches RAM or state now. */
+	err = vm_hold(vm, &resume);
 	if (err)
 		return err;
-	/* Devices finish in-flight I/O and stop touching RAM before state and RAM are read. */
-	err = virtio_devices_quiesce(vm);
-	if (err)
-		goto out_resume;
-	quiesced = true;
+	held = true;
 	err = vm_save_state(vm, &blob, &len);
 	snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", dir);
 	if (!err && !mkdtemp(tmp))
@@ -261,12 +254,9 @@ int vm_snapshot(struct vm *vm, const char *dir, bool live)
 		err = uffd_copy_start(vm, fd, &copy);
 	else if (!err)
 		err = write_memory(vm, fd);
-	if (live && quiesced) {
-		virtio_devices_unquiesce(vm);
-		quiesced = false;
-		if (resume)
-			vm_resume(vm);
-		resume = false;
+	if (live && held) {
+		vm_release(vm, resume);
+		held = false;
 		t_resumed = mono_ns();
 	}
 	if (copy) {
@@ -290,10 +280,8 @@ int vm_snapshot(struct vm *vm, const char *dir, bool live)
 out_resume:
 	if (fd >= 0)
 		close(fd);
-	if (quiesced)
-		virtio_devices_unquiesce(vm);
-	if (resume)
-		vm_resume(vm);
+	if (held)
+		vm_release(vm, resume);
 	if (!t_resumed)
 		t_resumed = mono_ns();
 	json_object_put(disks);

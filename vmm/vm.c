@@ -627,6 +627,29 @@ void vm_destroy(struct vm *vm)
 	free(vm);
 }
 
+int vm_hold(struct vm *vm, bool *was_running)
+{
+	int err;
+
+	pthread_mutex_lock(&vm->lock);
+	*was_running = vm->state == MVMM_VM_RUNNING;
+	pthread_mutex_unlock(&vm->lock);
+	err = vm_pause(vm);
+	if (err)
+		return err;
+	err = virtio_devices_quiesce(vm);
+	if (err && *was_running)
+		vm_resume(vm);
+	return err;
+}
+
+void vm_release(struct vm *vm, bool was_running)
+{
+	virtio_devices_unquiesce(vm);
+	if (was_running)
+		vm_resume(vm);
+}
+
 int vm_run_on_vcpus(struct vm *vm, int (*fn)(struct vcpu *, void *), void *arg)
 {
 	uint64_t seq;

@@ -117,6 +117,12 @@ int vm_cmdline_append(struct vm *vm, const char *fmt, ...) __attribute__((format
  * first error.  KVM wants vCPU state read on the vCPU's thread (FORK.md).
  */
 int vm_run_on_vcpus(struct vm *vm, int (*fn)(struct vcpu *, void *), void *arg);
+/*
+ * Hold the VM still for a capture: pause it (if it runs) and quiesce its devices, so neither
+ * vCPUs nor devices touch RAM.  *was_running is for vm_release(), which undoes both.
+ */
+int vm_hold(struct vm *vm, bool *was_running);
+void vm_release(struct vm *vm, bool was_running);
 /* Capture the whole VM state (not RAM) into a new blob; PAUSED only. */
 int vm_save_state(struct vm *vm, uint8_t **blob, size_t *len);
 /* Load a blob into a VM that is CREATED and not started; validates before touching anything. */

@@ -16,65 +16,17 @@
 #include <sys/stat.h>
 
 #include "mvmm/mvmm.h"
-
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);            \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fputc('\n', stderr);                                                       \
-			exit(1);                                                                   \
-		}                                                                                  \
-	} while (0)
-#define CHECK_EQ(a, b)                                                                             \
-	CHECK((long long)(a) == (long long)(b), "%s = %lld, %s = %lld", #a, (long long)(a), #b,    \
-	      (long long)(b))
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-/* Console text so far (NUL-terminated, caller frees). */
-static char *console(int fd)
-{
-	struct stat st;
-	char *buf;
-	ssize_t n;
-
-	CHECK(fstat(fd, &st) == 0, "fstat");
-	buf = calloc(1, (size_t)st.st_size + 1);
-	CHECK(buf, "oom");
-	n = pread(fd, buf, (size_t)st.st_size, 0);
-	CHECK(n >= 0, "pread");
-	buf[n] = 0;
-	/* The guest may be in the middle of a line: keep complete lines only. */
-	if (strrchr(buf, '\n'))
-		strrchr(buf, '\n')[1] = 0;
-	else
-		buf[0] = 0;
-	return buf;
-}
+#include "kvm_test.h"
 
 /* Highest count sequence number seen, after checking 1..N are all there, in order, once. */
 static long last_seq(int fd)
 {
-	char *text = console(fd), *line, *save = NULL;
-	long expect = 1;
+	long first, last;
+	int result;
 
-	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		long seq;
-
-		if (sscanf(line, "count: %ld", &seq) != 1)
-			continue;
-		CHECK(seq == expect, "count line '%s' where %ld was due", line, expect);
-		expect++;
-	}
-	free(text);
-	return expect - 1;
+	console_counts(fd, &first, &last, &result);
+	CHECK(last == 0 || first == 1, "counting began at %ld", first);
+	return last;
 }
 
 static long wait_for_seq(int fd, long at_least)
@@ -171,7 +123,7 @@ int main(void)
 	CHECK_EQ(mvmm_vm_resume(vm), -MVMM_ESTATE);
 	seq = last_seq(out);	/* checks the whole sequence once more */
 	{
-		char *text = console(out);
+		char *text = console_text(out);
 
 		CHECK(strstr(text, "result: 0"), "guest did not report success:\n%s", text);
 		free(text);

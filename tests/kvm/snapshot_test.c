@@ -16,56 +16,11 @@
 #include <sys/stat.h>
 
 #include "mvmm/mvmm.h"
+#include "kvm_test.h"
 
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);            \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fputc('\n', stderr);                                                       \
-			exit(1);                                                                   \
-		}                                                                                  \
-	} while (0)
+#define counts console_counts
 
 static char tmpdir[] = "/tmp/mvmm-snap-XXXXXX";
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-static void counts(int fd, long *first, long *last, int *result)
-{
-	struct stat st;
-	char *buf, *line, *save = NULL;
-	long expect = -1;
-
-	CHECK(fstat(fd, &st) == 0, "fstat");
-	buf = calloc(1, (size_t)st.st_size + 1);
-	CHECK(buf && pread(fd, buf, (size_t)st.st_size, 0) == st.st_size, "pread");
-	if (strrchr(buf, '\n'))
-		strrchr(buf, '\n')[1] = 0;
-	else
-		buf[0] = 0;
-	*first = *last = 0;
-	*result = -1;
-	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		long seq;
-
-		if (sscanf(line, "result: %d", result) == 1 || sscanf(line, "count: %ld", &seq) != 1)
-			continue;
-		if (expect < 0)
-			*first = seq;
-		else
-			CHECK(seq == expect, "count %ld where %ld was due", seq, expect);
-		expect = seq + 1;
-		*last = seq;
-	}
-	free(buf);
-}
 
 static struct mvmm_config base_cfg(int out)
 {

@@ -208,7 +208,19 @@ status_kib() {	# PID FIELD (from /proc/PID/status)
 	awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0
 }
 
-on() { [[ ",$SECTIONS," == *",$1,"* ]]; }
+on() {	# section N is wanted; also notes how many VMMs of others run at its start
+	[[ ",$SECTIONS," == *",$1,"* ]] || return 1
+	res 0 foreign "$(foreign_vmms)"
+}
+
+foreign_vmms() {	# mvmm processes on this machine that this script did not start or make
+	local n=0 p
+	for p in $(pgrep -x mvmm; pgrep -x exe); do
+		grep -qx "$p" "$TMP/pids" && continue
+		tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q 'mvmm\| __fork-child' && n=$((n + 1))
+	done
+	echo "$n"
+}
 
 cpu_busy() {	# percent of CPU time not idle over one second
 	local a b
@@ -256,8 +268,8 @@ done
 res 0 busy_start "$busy"
 [ "$busy" -gt 10 ] && say "warning: the CPUs were $busy % busy before the start: other work on" \
 	"this machine will skew the numbers"
-on 5 && say "baselines: process fork(), memcpy, KVM VM creation, exec, pagemap scan"
-on 5 && for s in "${SIZES[@]}"; do
+on 5 && say "baselines: process fork(), memcpy, KVM VM creation, exec, pagemap scan" &&
+for s in "${SIZES[@]}"; do
 	m=$(mib_of "$s")
 	"$TMP/forkhost" fork "$m" "$REPS" 4k >"$TMP/f4k"
 	res "$m" base_fork4k_parent $(awk '{ print $1 }' "$TMP/f4k")
@@ -275,7 +287,7 @@ on 5 && for s in "${SIZES[@]}"; do
 	done
 	res "$m" base_pagemap $("$TMP/forkhost" pagemap "$m" "$REPS" | awk '{ print $1 }')
 done
-if on 5; then
+if [[ ",$SECTIONS," == *,5,* ]]; then
 	res 0 base_exec_mvmm $("$TMP/forkhost" spawn "$REPS" "$MVMM" --help)
 	res 0 base_exec_true $("$TMP/forkhost" spawn "$REPS" /bin/true)
 	res 0 nr_libs "$(ldd "$MVMM" | grep -c '=>')"
@@ -663,7 +675,9 @@ wt = max(len(r[1] or '') for r in rows) + 1
 cw = [max([len(f'{s} MiB')] + [len(r[2][i]) + (len(r[3][i]) + 3 if r[3] and r[3][i] else 0) for r in rows if r[2]]) + 2 for i, s in enumerate(sizes)]
 hdr = f'{"":<{w0}}{"target":<{wt}}' + ''.join(f'{(str(s) + " MiB") if s < 1024 else (str(s // 1024) + " GiB"):>{cw[i]}}' for i, s in enumerate(sizes))
 bs = get(0, 'busy_start')
-print(f'mvmm fork benchmark; CPUs {os.cpu_count()}, {bs[0]:.0f} % busy before the start' if bs else '')
+fo = [x[0] for x in R.get((0, 'foreign'), [])]
+print(f'mvmm fork benchmark; {os.cpu_count()} CPUs, {bs[0]:.0f} % busy before the start' if bs else '',
+      f'; other VMMs running at the section starts: {" ".join(str(int(x)) for x in fo)}' if fo else '', sep='')
 print(hdr)
 for label, target, cells, verdict in rows:
     if cells is None:
