@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/ioctl.h>
 #include <linux/kvm.h>
 
@@ -13,6 +14,14 @@
 #include "vmm/vm.h"
 
 #define MSR_LIST_MAX 1024
+
+static uint64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
 #define XSAVE_BYTES 4096
 
 /* ---- segments and descriptor tables ---- */
@@ -458,8 +467,10 @@ int x86_vm_save(struct vm *vm, struct state_writer *w)
 	state_put_u32(w, pit.flags);
 	state_end_section(w);
 
-	state_begin_section(w, "clock", X86_VM_STATE_VERSION, STATE_SEC_REQUIRED);
+	/* v2: with the host's wall-clock time, so a load can move the guest clock forward. */
+	state_begin_section(w, "clock", X86_CLOCK_STATE_VERSION, STATE_SEC_REQUIRED);
 	state_put_u64(w, clock.clock);
+	state_put_u64(w, realtime_ns());
 	state_end_section(w);
 	return w->err;
 }
@@ -515,9 +526,21 @@ int x86_vm_load(struct vm *vm, const struct state_reader *r)
 	if ((err = state_section_done(&s)))
 		return err;
 
-	if (state_find(r, "clock", &s) || s.version != X86_VM_STATE_VERSION)
+	if (state_find(r, "clock", &s) ||
+	    (s.version != X86_VM_STATE_VERSION && s.version != X86_CLOCK_STATE_VERSION))
 		return -EBADMSG;
 	clock.clock = state_get_u64(&s);
+	if (s.version == X86_CLOCK_STATE_VERSION) {
+		uint64_t then = state_get_u64(&s), now = realtime_ns();
+
+		/*
+		 * A clone or a restore is a VM that kept living while it was copied (or sat on
+		 * disk): kvmclock advances by the host time that passed, so guest time stays
+		 * true.  A host clock that went backwards or a gap beyond ten years is not applied.
+		 */
+		if (now > then && now - then < 10ULL * 365 * 24 * 3600 * 1000000000ULL)
+			clock.clock += now - then;
+	}
 	if ((err = state_section_done(&s)))
 		return err;
 

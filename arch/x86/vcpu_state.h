@@ -18,6 +18,7 @@ struct state_reader;
 
 #define X86_VCPU_STATE_VERSION 1
 #define X86_VM_STATE_VERSION 1
+#define X86_CLOCK_STATE_VERSION 2	/* adds the host wall-clock time of the capture */
 
 /* Find the MSRs KVM lets us save and restore on this host (once per VM). */
 int x86_msr_list_init(struct vm *vm);

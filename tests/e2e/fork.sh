@@ -164,6 +164,18 @@ f2=$(check_counts "$TMP/r2.out") || fail "restore 2: $f2"
 [ "$f1" = "$f2" ] && [ "$f1" -gt 3 ] || fail "restores began at $f1 and $f2"
 pass "snapshot -> restore twice: both continue at count $f1"
 
+# The state file validates with mvmm-statedump; a corrupted copy does not.
+STATEDUMP=$(dirname "$MVMM")/mvmm-statedump
+"$STATEDUMP" "$TMP/snapdir/state.bin" >"$TMP/dump.out" || fail "statedump rejects a good state"
+grep -q 'all CRCs ok' "$TMP/dump.out" && grep -q '^  vcpu/0 ' "$TMP/dump.out" || fail "statedump output"
+cp "$TMP/snapdir/state.bin" "$TMP/bad.bin"
+printf 'X' | dd of="$TMP/bad.bin" bs=1 seek=100 conv=notrunc 2>/dev/null
+set +e
+"$STATEDUMP" "$TMP/bad.bin" >"$TMP/dump.bad"; rc=$?
+set -e
+[ "$rc" = 1 ] && grep -q INVALID "$TMP/dump.bad" || fail "statedump accepts a corrupt state ($rc)"
+pass "mvmm-statedump validates the snapshot's state and rejects a corrupted copy"
+
 # 7. Corrupt snapshot dirs: one-line error, data-error status, no VM.
 bad_snap() {	# bad_snap NAME CMD WANT_RC
 	cp -r "$TMP/snapdir" "$TMP/$1"

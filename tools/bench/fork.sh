@@ -266,6 +266,7 @@ for i in $(seq "$WAIT_IDLE"); do
 	busy=$(cpu_busy)
 done
 res 0 busy_start "$busy"
+T_START=$SECONDS
 [ "$busy" -gt 10 ] && say "warning: the CPUs were $busy % busy before the start: other work on" \
 	"this machine will skew the numbers"
 on 5 && say "baselines: process fork(), memcpy, KVM VM creation, exec, pagemap scan" &&
@@ -512,6 +513,8 @@ on 4 && for s in "${SIZES[@]}"; do
 	rm -f "$RUN"/b-*.log
 done
 
+res 0 runtime_s $((SECONDS - T_START))
+
 # --- leftovers: every VMM we started or made must be gone ----------------------------------------
 left=0
 while read -r p; do kill -0 "$p" 2>/dev/null && left=$((left + 1)); done <"$TMP/pids"
@@ -570,15 +573,15 @@ row('parent pause p50 / p99 / max, ms', '<= 1 ms @256M',
     [f'{ms(pct(get(s, "pause"), 50))} / {ms(pct(get(s, "pause"), 99))} / {ms(max(get(s, "pause"), default=None))}' for s in sizes],
     [both(s, 'pause', 1000) for s in sizes])
 row('  first fork (freeze: memslot swap), ms', '', [ms(get(s, 'pause')[0] if get(s, 'pause') else None) for s in sizes])
+def compaction(s):	# a later fork after which the parent holds 1 layer: it compacted
+    p = get(s, 'pause'); n = get(s, 'nlayers')
+    c = [p[i] for i in range(1, min(len(p), len(n))) if n[i] == 1]
+    return c
 def later(s):
     p = get(s, 'pause'); n = get(s, 'nlayers')
-    return p[1:]
-row('  later forks (delta layer) p50, ms', '', [ms(pct(later(s), 50)) for s in sizes])
-def compaction(s):
-    p = get(s, 'pause'); c = get(s, 'copy_kib')
-    big = [p[i] for i in range(1, min(len(p), len(c))) if c[i] > 10 * 1024]
-    return f'{ms(max(big))} ({len(big)}x)' if big else '-'
-row('  compaction forks (32 layers: O(RAM) copy), ms', '', [compaction(s) for s in sizes])
+    return [p[i] for i in range(1, min(len(p), len(n))) if n[i] != 1]
+row('  later forks (delta layer), p50 / max, ms', '', [f'{ms(pct(later(s), 50))} / {ms(max(later(s), default=None))}' for s in sizes])
+row('  forks that compacted 32 layers (O(RAM)), ms', '', [' '.join(ms(x) for x in compaction(s)) or '-' for s in sizes])
 row('fork request -> child running p50 / p99, ms', '<= 2 ms @256M',
     [f'{ms(pct(get(s, "total"), 50))} / {ms(pct(get(s, "total"), 99))}' for s in sizes],
     [both(s, 'total', 2000) for s in sizes])
@@ -609,13 +612,16 @@ for p in (1, 10):
         [ok(max(get(s, f'mem{p}_child_ram_anon')) <= 1.1 * w(s) + 512) if get(s, f'mem{p}_child_ram_anon') else None for s in sizes])
     row('  guest-RAM PSS (copies + shared share), MiB', '', [rng(s, f'mem{p}_child_ram_pss') for s in sizes])
     row('  VMM process private (not RAM), MiB', '', [rng(s, f'mem{p}_child_vmm_priv') for s in sizes])
+    row('  VMM process PSS (not RAM: + binary, libraries), MiB', '',
+        [' / '.join(mib(a - b) for a, b in zip(get(s, f'mem{p}_child_pss'), get(s, f'mem{p}_child_ram_pss'))) or '-' for s in sizes])
     row('  time until the copies stopped growing, ms', '', [str(int(get(s, f'mem{p}_settle_ms')[0])) if get(s, f'mem{p}_settle_ms') else '-' for s in sizes])
     row('parent pause, 1st fork (freeze), ms', '', [ms((get(s, f'mem{p}_fork1_pause') or [None])[0]) for s in sizes])
     def lay(s, k, i):
         v = get(s, k); return v[i] if v else None
     row('parent memfds after 1st fork: base / layers, MiB', '', [f'{mib(lay(s, f"mem{p}_layers1", 0) and lay(s, f"mem{p}_layers1", 0) / 1024)} / {mib(lay(s, f"mem{p}_layers1", 1) is not None and lay(s, f"mem{p}_layers1", 1) / 1024)}' for s in sizes])
     row('2nd fork of the parent (region dirty): pause, ms', '', [ms((get(s, f'mem{p}_fork2_pause') or [None])[0]) for s in sizes])
-    row('  copied into the new layer, MiB', '~ written', [mib((get(s, f'mem{p}_fork2_copy_kib') or [None])[0]) for s in sizes])
+    row('  parent\'s private RAM copies just before it, MiB', '', [mib(lay(s, f'mem{p}_parent', 2)) for s in sizes])
+    row('  copied into the new layer, MiB', '= those', [mib((get(s, f'mem{p}_fork2_copy_kib') or [None])[0]) for s in sizes])
     row('  parent memfds after it: base / layers, MiB', '', [f'{mib(lay(s, f"mem{p}_layers2", 0) and lay(s, f"mem{p}_layers2", 0) / 1024)} / {mib(lay(s, f"mem{p}_layers2", 1) is not None and lay(s, f"mem{p}_layers2", 1) / 1024)}' for s in sizes])
 
 sect(f'3. fork-of-fork: generation g forked after 0.5 s of writing 1 % of RAM; median of {chains} chain(s)')
@@ -677,7 +683,8 @@ hdr = f'{"":<{w0}}{"target":<{wt}}' + ''.join(f'{(str(s) + " MiB") if s < 1024 e
 bs = get(0, 'busy_start')
 fo = [x[0] for x in R.get((0, 'foreign'), [])]
 print(f'mvmm fork benchmark; {os.cpu_count()} CPUs, {bs[0]:.0f} % busy before the start' if bs else '',
-      f'; other VMMs running at the section starts: {" ".join(str(int(x)) for x in fo)}' if fo else '', sep='')
+      f'; other VMMs running at the section starts: {" ".join(str(int(x)) for x in fo)}' if fo else '',
+      f'; {get(0, "runtime_s")[0]:.0f} s' if get(0, 'runtime_s') else '', sep='')
 print(hdr)
 for label, target, cells, verdict in rows:
     if cells is None:
