@@ -382,10 +382,17 @@ int vm_fork(struct vm *vm, const struct mvmm_fork_opts *o, struct mvmm_fork_chil
 	for (made = 0; !err && made < o->count; made++)
 		err = fork_one(vm, o, handoff, disks[made], &children[made]);
 	if (err && made) {
-		/* No half-made fork: the children already running go too. */
+		/*
+		 * No half-made fork: the children already running go too, with the socket and
+		 * console files they had no chance to remove (SIGKILL).
+		 */
 		for (uint32_t i = 0; i < made; i++) {
 			if (children[i].pid > 0)
 				kill(children[i].pid, SIGKILL);
+			if (children[i].api_sock[0])
+				unlink(children[i].api_sock);
+			if (children[i].console[0])
+				unlink(children[i].console);
 			children[i].pid = 0;
 		}
 	}

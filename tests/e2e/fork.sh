@@ -131,6 +131,28 @@ sleep 0.5
 [ -z "$(our_children)" ] || fail "pooled child outlived its parent"
 pass "200 forks: no processes (but the 1 pooled), zombies or sockets left; parent fds $fds_before -> $fds_after, $memfds memfds, $maps maps"
 
+# 4b. A fork that fails midway (out of file descriptors after a few children) cleans up every
+# child it made, and the parent runs on and can fork again.
+prlimit --nofile=22:22 "$MVMM" run --name lim --cmdline "test=count count_ms=600000" \
+	>"$TMP/lim.out" 2>"$TMP/lim.err" </dev/null &
+PARENT_PID=$!
+PIDS+=("$PARENT_PID")
+for _ in $(seq 200); do [ -S "$RUN/lim.sock" ] && grep -q '^count: 3 ' "$TMP/lim.out" 2>/dev/null && break; sleep 0.05; done
+set +e
+"$MVMM" fork -n 8 --name part lim >"$TMP/part.out" 2>"$TMP/part.err"; rc=$?
+set -e
+[ "$rc" != 0 ] && grep -q 'Too many open files' "$TMP/part.err" || fail "fork past the fd limit: exit $rc"
+sleep 0.5
+[ "$(ls "$RUN" | grep -c '^part-' || true)" = 0 ] || fail "failed fork left files: $(ls "$RUN")"
+[ -z "$(our_children | grep -v " $PARENT_PID\$")" ] && [ "$(our_children | wc -l)" -le 1 ] ||
+	{ our_children; fail "failed fork left children"; }
+"$MVMM" status lim | grep -q running || fail "parent not running after a failed fork"
+out=$("$MVMM" fork lim) || fail "fork after a failed fork"
+"$MVMM" stop "${out%% *}"
+"$MVMM" stop lim
+wait_gone "$PARENT_PID"
+pass "fork failing midway (fd limit): children and their files cleaned, parent runs on and forks again"
+
 # 5. kill -9 the parent: the child lives on and finishes.
 start_parent orphan 3000
 out=$("$MVMM" fork orphan) || fail "fork orphan"

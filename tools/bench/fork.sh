@@ -743,7 +743,8 @@ if [ -n "$PLOT" ]; then
 		cmd="set terminal png size 1000,$((n * 400)); set output '$PLOT'; set multiplot layout $n,1;
 			set logscale y; set ylabel 'ms'; set key outside right;"
 		[ -n "$lat" ] && cmd+="set title 'fork latency per fork (each child stopped before the next)';
-			set xlabel 'fork #'; plot ${lat%, };"
+			set xlabel 'fork #'; plot ${lat%, }, 1 w l dt 2 lc 'black' t 'target: pause 1 ms',
+			2 w l dt 3 lc 'black' t 'target: child 2 ms';"
 		[ -n "$gen" ] && cmd+="set title 'fork of fork by generation (median of $CHAINS)';
 			set xlabel 'generation'; plot ${gen%, };"
 		gnuplot -e "$cmd unset multiplot"
