@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEPS=(build-essential cmake pkg-config libcmocka-dev cpio util-linux curl python3 zlib1g-dev libcurl4-openssl-dev libmicrohttpd-dev libjson-c-dev clang liburing-dev)
+DEPS=(build-essential cmake pkg-config libcmocka-dev cpio util-linux curl python3 zlib1g-dev libcurl4-openssl-dev libmicrohttpd-dev libjson-c-dev clang libclang-rt-14-dev liburing-dev)
 
 install_deps() {
 	local missing=()
