@@ -454,6 +454,11 @@ static void blk_process(struct blk *b)
 	}
 out:
 	blk_flush_submissions(b);
+	/*
+	 * Reads served from the page cache complete during the submit: publish them now rather
+	 * than on the next loop round (the eventfd still fires; that round finds nothing).
+	 */
+	blk_reap(b, false, true);
 	vdev_used_flush(vdev, 0);
 }
 

@@ -14,8 +14,10 @@
 # 1. Latency: a parent running test=count is forked --forks times, one child each, and every
 #    child is stopped (and gone) before the next fork.  Parent pause = GET /metrics
 #    fork.last_pause_us (pause -> layers -> state -> resume); child running = last_total_us
-#    (pause began -> the child acked, which it does right after its vCPU threads started, so
-#    within microseconds of its first guest instruction); HTTP = curl's time_total of the PUT.
+#    (pause began -> the child acked, which it does right after starting its vCPU threads,
+#    so about when its first guest instruction runs: PVM has no kvm_entry tracepoint to check
+#    it); HTTP = curl's time_total of the PUT.  With perf (as root), 10 more forks are traced
+#    (sched_process_fork/exec, the child's recvmsg and ack) to split the child's time.
 #    The first fork of a VM freezes its shared RAM (zero copy, memslot swap); every later
 #    fork copies the pages written since into a new layer (dirty pages found by reading
 #    /proc/self/pagemap over all RAM), and every 32nd layer is compacted (O(RAM), in the pause).
@@ -31,11 +33,13 @@
 #    --chains chains; the median per generation is shown.
 # 4. Fan-out: one PUT /vm/fork with count=--fanout on a test=count parent: wall time, and the
 #    summed PSS of all VMM processes with every child alive (the test guests spin, so 100
-#    children share 2 CPUs), plus the drop of MemAvailable (kernel memory included).
+#    children share 2 CPUs), plus the growth of anonymous + shmem + kernel memory (page
+#    tables, slab, stacks) in /proc/meminfo over the same time.
 # 5. Baselines (run first, before any VM): see the top.  All timings are wall clock on a
 #    2-CPU machine: other work skews them, so the CPU load before the start is printed, and
 #    --wait-idle SEC waits up to SEC seconds for the CPUs to be < 10 % busy first.
-# --quick: 256M only, 10 forks, 1 chain of 10 generations, 20-child fan-out, 3 baseline reps.
+# --quick: 256M only, 10 forks, 1 chain of 10 generations, 20-child fan-out, 3 baseline reps
+#    (options given explicitly still win).  A full run takes about 6-8 minutes when idle.
 # --sections: run only these parts (numbers as above).
 # Private runtime dir: children's sockets and logs go to a temporary XDG_RUNTIME_DIR/mvmm.
 set -euo pipefail
@@ -43,6 +47,9 @@ set -euo pipefail
 MVMM=build/mvmm
 MEMS=256M,1G FORKS=50 GENS=10 CHAINS=3 FANOUT=100 REPS=10 QUICK=0 VERBOSE=0 PLOT=""
 SECTIONS=1,2,3,4,5 WAIT_IDLE=0
+for a in "$@"; do
+	[ "$a" = --quick ] && { QUICK=1; MEMS=256M FORKS=10 CHAINS=1 FANOUT=20 REPS=3; }
+done
 if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then MVMM=$1; shift; fi
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -57,14 +64,11 @@ while [ $# -gt 0 ]; do
 	--quick) QUICK=1 ;;
 	-v) VERBOSE=1 ;;
 	--plot) PLOT=${2:?--plot needs a file}; shift ;;
-	-h|--help) sed -n '3,39p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '3,43p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "fork.sh: unknown option $1 (see --help)" >&2; exit 64 ;;
 	esac
 	shift
 done
-if [ "$QUICK" = 1 ]; then
-	MEMS=256M FORKS=10 CHAINS=1 FANOUT=20 REPS=3
-fi
 [ -x "$MVMM" ] || { echo "fork.sh: $MVMM is not an executable (build first)" >&2; exit 66; }
 [ -r /dev/kvm ] && [ -w /dev/kvm ] || { echo "fork.sh: no access to /dev/kvm" >&2; exit 69; }
 for t in curl python3; do
@@ -97,6 +101,7 @@ cleanup() {
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 log() { [ "$VERBOSE" = 1 ] && echo "fork.sh: $*" >&2 || true; }
 say() { echo "fork.sh: $*" >&2; }
 res() { echo "$*" >>"$RES"; }
