@@ -257,8 +257,8 @@ static int child_take(struct vm *vm, const char *vmm_path, pid_t *pid, int *sock
 void fork_pool_refill(struct vm *vm)
 {
 	for (;;) {
-		pid_t pid;
-		int sock;
+		pid_t pid = -1;
+		int sock = -1;
 
 		pthread_mutex_lock(&vm->fork_pool_lock);
 		if (vm->fork_pool_n >= MIN(vm->fork_pool_target, ARRAY_SIZE(vm->fork_pool)) ||
@@ -303,7 +303,7 @@ void fork_pool_destroy(struct vm *vm)
 static int fork_one(struct vm *vm, const struct mvmm_fork_opts *o, int handoff,
 		    json_object *disks, struct mvmm_fork_child *c)
 {
-	int sock, err;
+	int sock = -1, err;
 	pid_t pid = -1;
 	bool pooled;
 

@@ -168,7 +168,7 @@ out:
 static void remove_tmp(const char *tmp)
 {
 	static const char *const files[] = { "memory.bin", "state.bin", "manifest.json" };
-	char path[PATH_MAX];
+	char path[PATH_MAX + 32];
 
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
 		snprintf(path, sizeof(path), "%s/%s", tmp, files[i]);

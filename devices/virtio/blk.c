@@ -607,8 +607,8 @@ static int blk_rebind(struct vdev *vdev, const void *res)
 {
 	const struct mvmm_disk_config *cfg = res;
 	struct blk *b = to_blk(vdev);
-	uint64_t sectors;
-	int fd, err;
+	uint64_t sectors = 0;
+	int fd = -1, err;
 
 	if (!cfg || !cfg->path)
 		return 0;

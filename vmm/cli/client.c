@@ -59,7 +59,10 @@ const char *cli_sock_path(const char *vm, char *buf, size_t len)
 
 	if (strchr(vm, '/'))
 		return vm;
-	snprintf(buf, len, "%s/%s.sock", cli_runtime_dir(dir, sizeof(dir)), vm);
+	cli_runtime_dir(dir, sizeof(dir));
+	/* A name too long for the buffer gives a path that does not exist: a clear error later. */
+	if ((size_t)snprintf(buf, len, "%.*s/%s.sock", (int)(len / 2), dir, vm) >= len)
+		buf[len - 1] = 0;
 	return buf;
 }
 
