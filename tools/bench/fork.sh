@@ -39,7 +39,8 @@
 #    2-CPU machine: other work skews them, so the CPU load before the start is printed, and
 #    --wait-idle SEC waits up to SEC seconds for the CPUs to be < 10 % busy first.
 # --quick: 256M only, 10 forks, 1 chain of 10 generations, 20-child fan-out, 3 baseline reps
-#    (options given explicitly still win).  A full run takes about 6-8 minutes when idle.
+#    (options given explicitly still win).  A full run takes 6-9 minutes on an idle 2-CPU
+#    machine, a third of it the two 100-child fan-outs (every test guest spins).
 # --sections: run only these parts (numbers as above).
 # Private runtime dir: children's sockets and logs go to a temporary XDG_RUNTIME_DIR/mvmm.
 set -euo pipefail
@@ -64,7 +65,7 @@ while [ $# -gt 0 ]; do
 	--quick) QUICK=1 ;;
 	-v) VERBOSE=1 ;;
 	--plot) PLOT=${2:?--plot needs a file}; shift ;;
-	-h|--help) sed -n '3,43p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '3,44p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "fork.sh: unknown option $1 (see --help)" >&2; exit 64 ;;
 	esac
 	shift
@@ -197,6 +198,32 @@ memstat() {
 	done
 }
 
+descendants() {	# PID: every process below it (children, grandchildren, ...), one per line
+	ps -e -o pid=,ppid= | awk -v root="$1" '{ parent[$1] = $2 }
+		END { for (p in parent) { q = parent[p]; n = 0
+			while (q != root && (q in parent) && n++ < 64) q = parent[q]
+			if (q == root) print p } }'
+}
+
+# spares PID: processes below PID waiting to become a fork child (the pool each VM keeps):
+# single-threaded, where a fork child runs its loop, vCPU and API threads.  busy_kids PID: those
+# that run a VM.
+threads_of() { awk '$1 == "Threads:" { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+spares() {
+	local p
+	for p in $(descendants "$1"); do [ "$(threads_of "$p")" = 1 ] && echo "$p"; done
+	return 0
+}
+busy_kids() {
+	local p
+	for p in $(descendants "$1"); do [ "$(threads_of "$p")" -gt 1 ] && echo "$p"; done
+	return 0
+}
+
+pool_size() {	# PID: its spares right now (call when it has no fork children alive)
+	spares "$1" | wc -l
+}
+
 layers() {	# PID: "<bytes of mvmm-ram memfds> <bytes of mvmm-layer memfds> <number of layers>"
 	local f t b ram=0 lay=0 n=0
 	for f in /proc/"$1"/fd/*; do
@@ -310,6 +337,8 @@ on 1 && for s in "${SIZES[@]}"; do
 		curl -s -o /dev/null -w '%{time_total}\n' --unix-socket "$psock" http://localhost/metrics
 	done | awk '{ printf "%d ", $1 * 1e6 }' >"$TMP/http"
 	res "$m" http_get_metrics $(cat "$TMP/http")
+	sleep 0.2
+	res "$m" pool_at_start "$(spares "$ppid" | wc -l)"
 	pause=() total=() wall=()
 	for i in $(seq "$FORKS"); do
 		read -r code w < <(fork_req "$psock" 1)
@@ -342,9 +371,10 @@ on 1 && for s in "${SIZES[@]}"; do
 	# Where a child's time goes (perf tracepoints; PVM has no kvm_entry tracepoint, so the ack
 	# stands for the first instruction): a few more forks, traced, not in the numbers above.
 	if [ "$HAVE_PERF" = 1 ]; then
-		perf record -q -k mono -o "$TMP/perf.data" -e sched:sched_process_fork \
-			-e sched:sched_process_exec -e syscalls:sys_enter_recvmsg \
-			-e syscalls:sys_enter_sendto -p "$ppid" 2>"$TMP/perf.err" &
+		perf record -q -k mono -o "$TMP/perf.data" -e sched:sched_process_exec \
+			-e syscalls:sys_enter_recvmsg -e syscalls:sys_exit_recvmsg \
+			-e syscalls:sys_enter_sendmsg -e syscalls:sys_enter_sendto \
+			-p "$ppid" 2>"$TMP/perf.err" &
 		perf_pid=$!
 		sleep 0.5
 		for i in $(seq "$TRACED"); do
@@ -355,23 +385,27 @@ on 1 && for s in "${SIZES[@]}"; do
 		done
 		kill -INT "$perf_pid"
 		wait "$perf_pid" 2>/dev/null || true
-		# per child: clone -> exec, exec -> recvmsg (ld.so, libraries, main), recvmsg -> ack
-		res "$m" trace $(perf script -i "$TMP/perf.data" -F pid,time,event,trace 2>/dev/null | awk '
+		# Per child process (exec'd mvmm): exec -> waiting for its VM (ld.so, libraries,
+		# main; off the fork path if it was pre-spawned), the parent's hand-off sendmsg ->
+		# received, received -> VM runs (its ack), and 1 if it was waiting before the hand-off
+		# (taken from the pool).  Children's own spares exec but never receive: left out.
+		res "$m" trace $(perf script -i "$TMP/perf.data" -F pid,time,event 2>/dev/null | awk -v pp="$ppid" '
 			{ split($1, a, "/"); pid = a[1]; t = $2; sub(/:$/, "", t); ev = $3 }
-			ev ~ /sched_process_fork/ && $0 ~ /comm=MHD/ { match($0, /child_pid=[0-9]+/)
-				c = substr($0, RSTART + 10, RLENGTH - 10); clone[c] = t; next }
-			ev ~ /sched_process_exec/ && (pid in clone) { ex[pid] = t; next }
-			ev ~ /recvmsg/ && (pid in ex) && !(pid in rv) { rv[pid] = t; next }
-			ev ~ /sendto/ && (pid in rv) && !(pid in ack) { ack[pid] = t
-				printf "%d %d %d ", (ex[pid] - clone[pid]) * 1e6, (rv[pid] - ex[pid]) * 1e6,
-					(t - rv[pid]) * 1e6 }')
+			ev ~ /sched_process_exec/ { ex[pid] = t; next }
+			ev ~ /sys_enter_sendmsg/ && pid == pp { sent = t; next }
+			ev ~ /sys_enter_recvmsg/ && (pid in ex) && !(pid in re) { re[pid] = t; next }
+			ev ~ /sys_exit_recvmsg/ && (pid in re) && !(pid in rx) { rx[pid] = t; snd[pid] = sent; next }
+			ev ~ /sys_enter_sendto/ && (pid in rx) && !(pid in ack) { ack[pid] = t
+				printf "%d %d %d %d ", (re[pid] - ex[pid]) * 1e6, (rx[pid] - snd[pid]) * 1e6,
+					(t - rx[pid]) * 1e6, re[pid] < snd[pid] }')
 	fi
 	read -r _ lay n < <(layers "$ppid")
 	res "$m" lat_parent_layers "$n" "$lay"
 	sleep 0.3
-	left=0
-	for p in $(ps -o pid= --ppid "$ppid"); do left=$((left + 1)); done
-	res "$m" lat_left_children "$left"
+	# Fork children still below the parent (its pool's spares do not count) ...
+	res "$m" lat_left_children "$(busy_kids "$ppid" | wc -l)" "$(pool_size "$ppid")"
+	# ... and the spares must go with it.
+	spares "$ppid" >>"$TMP/pids"
 	stop_vm "$ppid" "$psock"
 	wait "$ppid" 2>/dev/null || true
 done
@@ -415,6 +449,14 @@ on 2 && for s in "${SIZES[@]}"; do
 		res "$m" "mem${pct}_settle_ms" $(( (t1 - t0) / 1000000 ))
 		res "$m" "mem${pct}_written_kib" $((w * 1024))
 		memstat "${kpids[@]}" >"$TMP/kmem"
+		# Each VM keeps a pre-spawned spare process (the fork pool): its memory, per child.
+		for k in "${kpids[@]}"; do
+			sp=$(spares "$k" | tr '\n' ' ')
+			printf '%s\n' $sp >>"$TMP/pids"
+			memstat $sp | awk '{ s += $2; v += $3 } END { print s + 0, v + 0, NR }'
+		done >"$TMP/kspare"
+		res "$m" "mem${pct}_child_spare_pss" $(awk '{ print $1 }' "$TMP/kspare")
+		res "$m" "mem${pct}_child_spare_n" $(awk '{ print $3 }' "$TMP/kspare")
 		res "$m" "mem${pct}_child_pss" $(awk '{ print $2 }' "$TMP/kmem")
 		res "$m" "mem${pct}_child_priv" $(awk '{ print $3 }' "$TMP/kmem")
 		res "$m" "mem${pct}_child_ram_anon" $(awk '{ print $4 }' "$TMP/kmem")
@@ -495,11 +537,15 @@ on 4 && for s in "${SIZES[@]}"; do
 			awk '{ sub(/.*\) /, ""); print $20 }' "/proc/$k/stat" 2>/dev/null
 		done | sort -n >"$TMP/starts"
 		hz=$(getconf CLK_TCK)
-		spacing=$(awk -v hz="$hz" '{ t[NR] = $1 } END { n = NR; k = n >= 20 ? 10 : int(n / 2);
+		# (the first one may be a spare spawned long before: left out)
+		spacing=$(awk -v hz="$hz" 'NR > 1 { t[++n] = $1 } END { k = n >= 20 ? 10 : int(n / 2);
 			if (k < 2) { print "0 0"; exit }
 			printf "%d %d\n", (t[k] - t[1]) * 1e6 / hz / (k - 1), (t[n] - t[n - k + 1]) * 1e6 / hz / (k - 1) }' "$TMP/starts")
 		sleep 1
+		mapfile -t spare < <(spares "$ppid")
+		printf '%s\n' "${spare[@]}" >>"$TMP/pids"
 		memstat "$ppid" "${kpids[@]}" >"$TMP/fmem"
+		memstat "${spare[@]}" >"$TMP/fspare"
 		mem1=$(sysmem)
 		alive=0
 		for k in "${kpids[@]}"; do kill -0 "$k" 2>/dev/null && alive=$((alive + 1)); done
@@ -508,7 +554,8 @@ on 4 && for s in "${SIZES[@]}"; do
 			"$(awk 'NR > 1 { s += $2 } END { print s }' "$TMP/fmem")" \
 			"$(awk 'NR > 1 { s += $3 } END { print s }' "$TMP/fmem")" \
 			"$((mem1 - mem0))" 0 \
-			"$(awk 'NR > 1 { s += $6 } END { print s }' "$TMP/fmem")" $spacing
+			"$(awk 'NR > 1 { s += $6 } END { print s }' "$TMP/fmem")" $spacing \
+			"${#spare[@]}" "$(awk '{ s += $2 } END { print s + 0 }' "$TMP/fspare")"
 		# SIGTERM is a clean stop for a child VMM (cmd_child.c); then the parent.
 		for k in "${kpids[@]}"; do kill -TERM "$k" 2>/dev/null || true; done
 		wait_gone "${kpids[@]}"
@@ -595,9 +642,14 @@ row('PUT /vm/fork HTTP wall p50 / p99, ms', '', [f'{ms(pct(get(s, "wall"), 50))}
 row('  (GET /metrics HTTP wall p50, ms)', '', [ms(pct(get(s, 'http_get_metrics'), 50)) for s in sizes])
 def tr(s, i):
     v = get(s, 'trace')
-    return [v[j] for j in range(i, len(v), 3)] if v else []
-row('  child: clone -> exec / -> main + recvmsg / -> VM runs (ack), p50 ms', '',
-    [' / '.join(ms(pct(tr(s, i), 50)) for i in range(3)) if tr(s, 0) else '- (no perf)' for s in sizes])
+    return [v[j] for j in range(i, len(v) - len(v) % 4, 4)] if v else []
+row(f'  traced forks ({len(tr(sizes[0], 3))}): children that came from the pool', '',
+    [f'{int(sum(tr(s, 3)))} of {len(tr(s, 3))}' if tr(s, 0) else '- (no perf)' for s in sizes])
+row('  child: hand-off sent -> received / -> VM runs (ack), p50 ms', '',
+    [' / '.join(ms(pct(tr(s, i), 50)) for i in (1, 2)) if tr(s, 0) else '-' for s in sizes])
+row('  child exec -> ready (ld.so, libs, main), p50 ms', 'off path if pooled',
+    [ms(pct(tr(s, 0), 50)) if tr(s, 0) else '-' for s in sizes])
+row('pool: spare processes the parent keeps', '', [str(int(get(s, 'pool_at_start')[0])) if get(s, 'pool_at_start') else '-' for s in sizes])
 row('`mvmm fork` CLI wall p50 (5 forks), ms', '', [ms(pct(get(s, 'cli_wall'), 50)) for s in sizes])
 row('parent layers after all forks: n / MiB', '', [f'{int(get(s, "lat_parent_layers")[0])} / {mib(get(s, "lat_parent_layers")[1] / 1024)}' if get(s, 'lat_parent_layers') else '-' for s in sizes])
 
@@ -613,6 +665,11 @@ for p in (1, 10):
         [ok(max(get(s, f'mem{p}_child_pss')) <= 1.1 * w(s) + 512) if get(s, f'mem{p}_child_pss') else None for s in sizes])
     row('child private (USS), MiB', '<= 1.1 x written + 0.5', [rng(s, f'mem{p}_child_priv') for s in sizes],
         [ok(max(get(s, f'mem{p}_child_priv')) <= 1.1 * w(s) + 512) if get(s, f'mem{p}_child_priv') else None for s in sizes])
+    def withspare(s):
+        return [a + b for a, b in zip(get(s, f'mem{p}_child_pss'), get(s, f'mem{p}_child_spare_pss'))]
+    row('child PSS + its pool spare process(es), MiB', '<= 1.1 x written + 0.5',
+        [' / '.join(mib(x) for x in withspare(s)) + f' ({int(sum(get(s, f"mem{p}_child_spare_n")))} spares)' if get(s, f'mem{p}_child_spare_n') else '-' for s in sizes],
+        [ok(max(withspare(s)) <= 1.1 * w(s) + 512) if get(s, f'mem{p}_child_spare_n') and sum(get(s, f'mem{p}_child_spare_n')) else None for s in sizes])
     row('  guest-RAM copies (anon in RAM maps), MiB', '<= 1.1 x written + 0.5', [rng(s, f'mem{p}_child_ram_anon') for s in sizes],
         [ok(max(get(s, f'mem{p}_child_ram_anon')) <= 1.1 * w(s) + 512) if get(s, f'mem{p}_child_ram_anon') else None for s in sizes])
     row('  guest-RAM PSS (copies + shared share), MiB', '', [rng(s, f'mem{p}_child_ram_pss') for s in sizes])
@@ -625,8 +682,8 @@ for p in (1, 10):
         v = get(s, k); return v[i] if v else None
     row('parent memfds after 1st fork: base / layers, MiB', '', [f'{mib(lay(s, f"mem{p}_layers1", 0) and lay(s, f"mem{p}_layers1", 0) / 1024)} / {mib(lay(s, f"mem{p}_layers1", 1) is not None and lay(s, f"mem{p}_layers1", 1) / 1024)}' for s in sizes])
     row('2nd fork of the parent (region dirty): pause, ms', '', [ms((get(s, f'mem{p}_fork2_pause') or [None])[0]) for s in sizes])
-    row('  parent\'s private RAM copies just before it, MiB', '', [mib(lay(s, f'mem{p}_parent', 2)) for s in sizes])
-    row('  copied into the new layer, MiB', '= those', [mib((get(s, f'mem{p}_fork2_copy_kib') or [None])[0]) for s in sizes])
+    row('  parent\'s private RAM copies ~0.3 s before it, MiB', '', [mib(lay(s, f'mem{p}_parent', 2)) for s in sizes])
+    row('  copied into the new layer, MiB', '~ those (it writes on)', [mib((get(s, f'mem{p}_fork2_copy_kib') or [None])[0]) for s in sizes])
     row('  parent memfds after it: base / layers, MiB', '', [f'{mib(lay(s, f"mem{p}_layers2", 0) and lay(s, f"mem{p}_layers2", 0) / 1024)} / {mib(lay(s, f"mem{p}_layers2", 1) is not None and lay(s, f"mem{p}_layers2", 1) / 1024)}' for s in sizes])
 
 sect(f'3. fork-of-fork: generation g forked after 0.5 s of writing 1 % of RAM; median of {chains} chain(s)')
@@ -662,6 +719,7 @@ row('  per child: first 10 / last 10 spawned, ms', '', [f'{ms(fan(s, 11), 0)} / 
 row('parent pause, ms', '', [ms(fan(s, 1)) for s in sizes])
 row('children running / alive after 1 s', '', [f'{fan(s, 3) and int(fan(s, 3))} / {fan(s, 4) and int(fan(s, 4))}' for s in sizes])
 row('sum of PSS, parent + children, MiB', '', [mib(fan(s, 5), 0) for s in sizes])
+row('  + pool spares: count / PSS, MiB', '', [f'{fan(s, 13) and int(fan(s, 13))} / {mib(fan(s, 14), 0)}' for s in sizes])
 row('  PSS per child / private per child, MiB', '', [f'{mib(fan(s, 6) and fan(s, 6) / fanout)} / {mib(fan(s, 7) and fan(s, 7) / fanout)}' for s in sizes])
 row('system memory growth (anon+shmem+kernel), MiB', '', [mib(fan(s, 8), 0) for s in sizes])
 
@@ -748,8 +806,8 @@ if [ -n "$PLOT" ]; then
 		cmd="set terminal png size 1000,$((n * 400)); set output '$PLOT'; set multiplot layout $n,1;
 			set logscale y; set ylabel 'ms'; set key outside right;"
 		[ -n "$lat" ] && cmd+="set title 'fork latency per fork (each child stopped before the next)';
-			set xlabel 'fork #'; plot ${lat%, }, 1 w l dt 2 lc 'black' t 'target: pause 1 ms',
-			2 w l dt 3 lc 'black' t 'target: child 2 ms';"
+			set xlabel 'fork #'; plot ${lat%, }, 1 w l lw 2 lc rgb 'gray50' t 'target: pause 1 ms',
+			2 w l lw 2 lc rgb 'red' t 'target: child 2 ms';"
 		[ -n "$gen" ] && cmd+="set title 'fork of fork by generation (median of $CHAINS)';
 			set xlabel 'generation'; plot ${gen%, };"
 		gnuplot -e "$cmd unset multiplot"
