@@ -16,7 +16,7 @@
 #define PM_PRESENT (1ULL << 63)
 #define PM_SWAPPED (1ULL << 62)
 #define PM_FILE (1ULL << 61)
-#define LAYERS_COMPACT_AT 32	/* < GUEST_MEM_MAX_LAYERS */
+#define LAYERS_COMPACT_AT 32	/* < GUEST_MEM_MAX_LAYERS: then layers 1..n are merged */
 #define SEALS (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)
 
 /* Re-point every memslot at `host` (delete + create: KVM cannot move a slot in place). */
@@ -111,62 +111,21 @@ static int map_run(struct guest_mem *mem, int fd, uint64_t off, uint64_t len)
 }
 
 /*
- * Too many layers (each fork adds one, and every run of pages is a mapping): flatten RAM into
- * one new layer and map it whole.  O(RAM) once every LAYERS_COMPACT_AT forks; children made
- * earlier keep the old layers through their own fds and mappings.
+ * Copy the dirty pages into a new sealed layer and remap them from it.
+ *
+ * Every fork adds a layer (and a mapping per run).  At LAYERS_COMPACT_AT layers the new layer
+ * instead takes every page above layer 0 as well as the dirty ones and replaces layers 1..n:
+ * the stack collapses to two layers at a cost of O(pages ever written since the first fork),
+ * not O(RAM), and layer 0 (the bulk) is never copied.  Children made earlier keep the old
+ * layers through their own fds and mappings.
  */
-static int compact(struct vm *vm, uint64_t *copied)
-{
-	struct guest_mem *mem = &vm->mem;
-	static const uint8_t zero[PAGE];
-	void *p;
-	int fd, err = 0;
-
-	fd = memfd_create("mvmm-layer", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (fd < 0)
-		return -errno;
-	if (ftruncate(fd, (off_t)mem->size) < 0)
-		err = -errno;
-	for (uint64_t off = 0; !err && off < mem->size; off += PAGE) {
-		if (memcmp(mem->host + off, zero, PAGE) == 0)
-			continue;	/* stays a hole */
-		if (pwrite(fd, mem->host + off, PAGE, (off_t)off) != (ssize_t)PAGE)
-			err = -EIO;
-		*copied += PAGE;
-	}
-	if (!err && fcntl(fd, F_ADD_SEALS, SEALS) < 0)
-		pr_warn(&vm->log, "fork", "cannot seal the compacted layer: %s",
-			mvmm_strerror(-errno));
-	if (!err) {
-		/* Same address, so the memslots stay; KVM follows the new mapping. */
-		p = mmap(mem->host, mem->size, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, fd, 0);
-		if (p == MAP_FAILED)
-			err = -errno;
-		else
-			madvise(p, mem->size, MADV_DONTFORK);
-	}
-	if (err) {
-		close(fd);
-		return err;
-	}
-	for (unsigned int i = 1; i < mem->nr_layers; i++)
-		close(mem->layer_fds[i]);
-	close(mem->memfd);
-	mem->memfd = mem->layer_fds[0] = fd;
-	mem->nr_layers = 1;
-	free(mem->page_layer);
-	mem->page_layer = NULL;
-	return 0;
-}
-
-/* Copy the dirty pages into a new sealed layer and remap them from it. */
 static int capture_delta(struct vm *vm, uint64_t *copied)
 {
 	struct guest_mem *mem = &vm->mem;
 	uint64_t pages = mem->size / PAGE, nr_dirty, i;
 	uint8_t *dirty = calloc(pages, 1);
 	unsigned int l = mem->nr_layers;
+	bool collapse = l >= LAYERS_COMPACT_AT;
 	int fd = -1, err;
 
 	if (!dirty)
@@ -174,13 +133,18 @@ static int capture_delta(struct vm *vm, uint64_t *copied)
 	err = scan_dirty(mem, dirty, &nr_dirty);
 	if (err || !nr_dirty)
 		goto out;
-	if (l >= LAYERS_COMPACT_AT) {
-		free(dirty);
-		return compact(vm, copied);
-	}
 	if (!mem->page_layer && !(mem->page_layer = calloc(pages, 1))) {
 		err = -ENOMEM;
 		goto out;
+	}
+	if (collapse) {
+		for (i = 0; i < pages; i++) {
+			if (mem->page_layer[i] && !dirty[i]) {
+				dirty[i] = 1;
+				nr_dirty++;
+			}
+		}
+		l = 1;	/* the merged layer takes the place of layers 1..n */
 	}
 	fd = memfd_create("mvmm-layer", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0 || ftruncate(fd, (off_t)mem->size) < 0) {
@@ -201,6 +165,10 @@ static int capture_delta(struct vm *vm, uint64_t *copied)
 	 * Register the layer first: it holds the current bytes of every dirty page, so the stack
 	 * is right even if a remap below fails (that page just stays a private copy).
 	 */
+	if (collapse) {
+		for (unsigned int k = 1; k < mem->nr_layers; k++)
+			close(mem->layer_fds[k]);	/* their pages all move to the new layer */
+	}
 	mem->layer_fds[l] = fd;
 	mem->nr_layers = l + 1;
 	fd = -1;

@@ -14,6 +14,8 @@
  * children share them and the next fork again copies only the pages written since.  Cost is
  * O(pages written since the last fork) plus a scan of 8 bytes per page.
  *
+ * At 32 layers, layers 1..n are merged into one (copying the pages above layer 0 only).
+ *
  * Children map layer 0 whole and each run of pages of a higher layer with MAP_FIXED over it.
  * Layers are memfds: the kernel frees one when the last process mapping it exits.
  */

@@ -174,8 +174,9 @@ static void test_compaction(void **state)
 		assert_int_equal(layers_prepare_fork(vm, &copied), 0);
 		assert_true(vm->mem.nr_layers <= 32);
 	}
-	/* It compacted on the way (fewer layers than forks) and nothing was lost. */
+	/* It merged layers 1..n on the way (fewer layers than forks) and nothing was lost. */
 	assert_true(vm->mem.nr_layers < 40);
+	assert_true(vm->mem.nr_layers >= 2);	/* layer 0 is never copied */
 	for (unsigned int i = 0; i < 40; i++) {
 		char s[16];
 
@@ -183,6 +184,21 @@ static void test_compaction(void **state)
 		assert_string_equal((char *)vm->mem.host + (1000 + i) * PAGE, s);
 	}
 	assert_memory_equal(vm->mem.host + 3 * PAGE, "layer0", 6);
+	/* A child made from the merged stack still sees the parent's RAM byte for byte. */
+	{
+		struct guest_mem child;
+		struct mem_run *runs;
+		int fds[GUEST_MEM_MAX_LAYERS];
+		size_t nr;
+
+		assert_int_equal(layers_runs(&vm->mem, &runs, &nr), 0);
+		for (unsigned int i = 0; i < vm->mem.nr_layers; i++)
+			fds[i] = dup(vm->mem.layer_fds[i]);
+		assert_int_equal(layers_map(&child, RAM, fds, vm->mem.nr_layers, runs, nr), 0);
+		assert_memory_equal(child.host, vm->mem.host, RAM);
+		guest_mem_destroy(&child);
+		free(runs);
+	}
 	vm_free(vm);
 }
 
