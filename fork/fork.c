@@ -379,6 +379,7 @@ int vm_fork(struct vm *vm, const struct mvmm_fork_opts *o, struct mvmm_fork_chil
 		vmgenid_bump(vm->vmgenid);
 	vm_release(vm, resume);
 	t_resumed = mono_ns();
+	layers_after_resume(vm);
 	for (made = 0; !err && made < o->count; made++)
 		err = fork_one(vm, o, handoff, disks[made], &children[made]);
 	if (err && made) {

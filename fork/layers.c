@@ -57,10 +57,12 @@ static int freeze_shared(struct vm *vm)
 	}
 	mem->host = priv;
 	mem->private_map = true;
-	/* With the writable shared mapping gone the seals can be set. */
-	munmap(old, mem->size);
-	if (fcntl(mem->memfd, F_ADD_SEALS, SEALS) < 0)
-		pr_warn(&vm->log, "fork", "cannot seal layer 0: %s", mvmm_strerror(-errno));
+	/*
+	 * The old shared mapping is idle now (vCPUs and devices use the new one), but dropping
+	 * it takes time proportional to the resident RAM: layers_after_resume() does it, and
+	 * sets the seals (possible only once no writable shared mapping is left).
+	 */
+	mem->stale_host = old;
 	mem->layer_fds[0] = mem->memfd;
 	mem->nr_layers = 1;
 	return 0;
@@ -208,6 +210,18 @@ int layers_prepare_fork(struct vm *vm, uint64_t *copied)
 		mem->nr_layers = 1;
 	}
 	return capture_delta(vm, copied);
+}
+
+void layers_after_resume(struct vm *vm)
+{
+	struct guest_mem *mem = &vm->mem;
+
+	if (!mem->stale_host)
+		return;
+	munmap(mem->stale_host, mem->size);
+	mem->stale_host = NULL;
+	if (fcntl(mem->memfd, F_ADD_SEALS, SEALS) < 0)
+		pr_warn(&vm->log, "fork", "cannot seal layer 0: %s", mvmm_strerror(-errno));
 }
 
 int layers_runs(const struct guest_mem *mem, struct mem_run **out, size_t *nr)

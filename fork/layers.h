@@ -40,6 +40,8 @@ struct mem_run {
  * quiesced: this changes vm->mem.host and the memslots.  *copied gets the bytes copied.
  */
 int layers_prepare_fork(struct vm *vm, uint64_t *copied);
+/* After the VM resumed: release what the freeze left for later (old mapping, seals). */
+void layers_after_resume(struct vm *vm);
 /* The runs of pages above layer 0, in RAM order (malloc'd array, caller frees). */
 int layers_runs(const struct guest_mem *mem, struct mem_run **runs, size_t *nr);
 /* Build a child's RAM from layer fds (ownership passes) and runs; MAP_PRIVATE throughout. */

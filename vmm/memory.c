@@ -85,6 +85,9 @@ void guest_mem_destroy(struct guest_mem *mem)
 		return;
 	if (mem->host)
 		munmap(mem->host, mem->size);
+	if (mem->stale_host)
+		munmap(mem->stale_host, mem->size);
+	mem->stale_host = NULL;
 	if (mem->memfd >= 0)
 		close(mem->memfd);
 	for (unsigned int i = 1; i < mem->nr_layers; i++)

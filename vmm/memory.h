@@ -31,6 +31,7 @@ struct guest_mem {
 	int layer_fds[GUEST_MEM_MAX_LAYERS];	/* owned; layer_fds[0] == memfd when layered */
 	unsigned int nr_layers;		/* 0: not layered */
 	uint8_t *page_layer;		/* owned: layer of each page, NULL while nr_layers <= 1 */
+	uint8_t *stale_host;		/* owned: a mapping replaced by a fork, unmapped after it */
 	uint8_t *host;			/* owned mapping of the whole backing fd */
 	uint64_t size;			/* total RAM bytes */
 	unsigned int nr_regions;
