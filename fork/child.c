@@ -166,6 +166,7 @@ int vm_fork_child(int sock, const struct mvmm_config *in, struct vm **out, char 
 		goto out;
 	}
 	(*out)->owned_console_fd = console;
+	(*out)->fork_pool_lazy = true;	/* spares only once this child is forked itself */
 	snprintf(api_sock, api_sock_len, "%s", h.api_sock);
 out:
 	if (blob != MAP_FAILED)

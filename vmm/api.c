@@ -277,7 +277,7 @@ MVMM_PUBLIC int mvmm_vm_enable_fork(mvmm_vm *h, const char *vmm_path, const char
 	h->vm->fork_vmm_path = a;
 	h->vm->fork_runtime_dir = b;
 	h->vm->fork_pool_target = pool;
-	if (pool && h->vm->threads_started) {
+	if (pool && h->vm->threads_started && !h->vm->fork_pool_lazy) {
 		__atomic_store_n(&h->vm->fork_pool_refill, true, __ATOMIC_RELEASE);
 		loop_wake(&h->vm->loop);
 	}

@@ -490,8 +490,11 @@ int vm_start(struct vm *vm)
 	vm->threads_started = true;
 	vm->start_ns = mono_ns();
 	vm_set_state(vm, MVMM_VM_RUNNING);
-	/* Children for the first fork get ready in the background. */
-	if (vm->fork_pool_target) {
+	/*
+	 * Children for the first fork get ready in the background; a fork child waits for its
+	 * own first fork (most are never forked, and a fan-out would double the processes).
+	 */
+	if (vm->fork_pool_target && !vm->fork_pool_lazy) {
 		__atomic_store_n(&vm->fork_pool_refill, true, __ATOMIC_RELEASE);
 		loop_wake(&vm->loop);
 	}

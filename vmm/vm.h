@@ -94,6 +94,7 @@ struct vm {
 	} fork_pool[16];
 	unsigned int fork_pool_n;
 	unsigned int fork_pool_target;	/* how many to keep ready (mvmm_vm_enable_fork) */
+	bool fork_pool_lazy;		/* fill only after the first fork (fork children) */
 	bool fork_pool_refill;		/* the loop thread should top the pool up */
 	struct reaper *reapers;		/* owned list of child watches (fork/fork.c) */
 	uint64_t last_fork_pause_ns;	/* the last fork's parent pause (metrics, benchmarks) */
