@@ -19,123 +19,8 @@
 #include "vmm/control_route.h"
 #include "vmm/util.h"
 
-/* The fake VM: the real lifecycle rules of vm_pause/vm_resume, no KVM. */
-struct fake_vm {
-	enum mvmm_vm_state state;
-	unsigned int calls;		/* pause/resume/stop calls that reached the VM */
-	int info_err;			/* info() fails with this when set */
-	int op_err;			/* pause() fails with this when set */
-	char snap_dir[256];		/* last snapshot dir that reached the VM */
-	bool snap_live;
-	uint32_t fork_count;		/* last fork that reached the VM */
-	char fork_prefix[64];
-};
+#include "tests/unit/fake_vm.h"
 
-static int fake_pause(void *opaque)
-{
-	struct fake_vm *f = opaque;
-
-	f->calls++;
-	if (f->op_err)
-		return f->op_err;
-	if (f->state == MVMM_VM_PAUSED)
-		return 0;
-	if (f->state != MVMM_VM_RUNNING)
-		return -MVMM_ESTATE;
-	f->state = MVMM_VM_PAUSED;
-	return 0;
-}
-
-static int fake_resume(void *opaque)
-{
-	struct fake_vm *f = opaque;
-
-	f->calls++;
-	if (f->state == MVMM_VM_RUNNING)
-		return 0;
-	if (f->state != MVMM_VM_PAUSED)
-		return -MVMM_ESTATE;
-	f->state = MVMM_VM_RUNNING;
-	return 0;
-}
-
-static int fake_stop(void *opaque)
-{
-	struct fake_vm *f = opaque;
-
-	f->calls++;
-	f->state = MVMM_VM_STOPPED;
-	return 0;
-}
-
-static enum mvmm_vm_state fake_state(void *opaque)
-{
-	return ((struct fake_vm *)opaque)->state;
-}
-
-static int fake_info(void *opaque, struct control_vm_info *out)
-{
-	struct fake_vm *f = opaque;
-
-	if (f->info_err)
-		return f->info_err;
-	out->state = f->state;
-	out->uptime_ms = 1234;
-	out->pid = 42;
-	out->nr_vcpus = 2;
-	out->vcpu_exits[0] = 100;
-	out->vcpu_exits[1] = 23;
-	out->serial_tx_bytes = 77;
-	out->config.has_mem = true;
-	out->config.mem_bytes = 256 * MiB;
-	out->config.has_cpus = true;
-	out->config.cpus = 2;
-	out->config.cmdline = strdup("test=count");
-	return out->config.cmdline ? 0 : -ENOMEM;
-}
-
-static int fake_snapshot(void *opaque, const char *dir, bool live)
-{
-	struct fake_vm *f = opaque;
-
-	f->calls++;
-	f->snap_live = live;
-	if (!strcmp(dir, "/exists"))
-		return -EEXIST;
-	if (f->state != MVMM_VM_RUNNING && f->state != MVMM_VM_PAUSED)
-		return -MVMM_ESTATE;
-	snprintf(f->snap_dir, sizeof(f->snap_dir), "%s", dir);
-	return 0;
-}
-
-static int fake_fork(void *opaque, uint32_t count, const char *prefix,
-		     struct mvmm_fork_child *kids)
-{
-	struct fake_vm *f = opaque;
-
-	f->calls++;
-	if (f->state != MVMM_VM_RUNNING && f->state != MVMM_VM_PAUSED)
-		return -MVMM_ESTATE;
-	f->fork_count = count;
-	snprintf(f->fork_prefix, sizeof(f->fork_prefix), "%s", prefix);
-	for (uint32_t i = 0; i < count; i++) {
-		kids[i].pid = 1000 + (int)i;
-		snprintf(kids[i].name, sizeof(kids[i].name), "%s-%d", prefix, kids[i].pid);
-		snprintf(kids[i].api_sock, sizeof(kids[i].api_sock), "/run/%s.sock", kids[i].name);
-		snprintf(kids[i].console, sizeof(kids[i].console), "/run/%s.log", kids[i].name);
-	}
-	return 0;
-}
-
-static const struct control_ops fake_ops = {
-	.snapshot = fake_snapshot,
-	.fork = fake_fork,
-	.pause = fake_pause,
-	.resume = fake_resume,
-	.stop = fake_stop,
-	.state = fake_state,
-	.info = fake_info,
-};
 
 struct fixture {
 	struct fake_vm vm;
@@ -495,6 +380,29 @@ static void test_fork(void **state)
 	expect_error(fx, "cannot fork the VM: it is created");
 }
 
+static void test_memhash(void **state)
+{
+	struct fixture *fx = *state;
+	struct json_object *h;
+
+	request(fx, "PUT", "/vm/memory/hash", "{\"gpa\":4096,\"len\":3}", 200);
+	h = member(fx->json, "/fnv1a64", json_type_string);
+	/* FNV-1a 64 of three zero bytes. */
+	assert_string_equal(json_object_get_string(h), "0xd94d12186c0f2fb7");
+	request(fx, "PUT", "/vm/memory/hash", "{\"gpa\":0,\"len\":67108865}", 400);
+	expect_error(fx, "not wholly inside guest RAM");
+	assert_int_equal(fx->vm.calls, 2);
+	request(fx, "PUT", "/vm/memory/hash", "{\"gpa\":0}", 400);
+	expect_error(fx, "gpa, len: required");
+	request(fx, "PUT", "/vm/memory/hash", "{\"gpa\":-1,\"len\":1}", 400);
+	request(fx, "PUT", "/vm/memory/hash", "{\"gpa\":0,\"len\":0}", 400);
+	request(fx, "PUT", "/vm/memory/hash", "{\"gpa\":\"0\",\"len\":1}", 400);
+	request(fx, "PUT", "/vm/memory/hash", "{\"gpa\":0,\"len\":1,\"x\":1}", 400);
+	expect_error(fx, "x: unknown field");
+	assert_int_equal(fx->vm.calls, 2);	/* rejected requests never reach the VM */
+	request(fx, "GET", "/vm/memory/hash", NULL, 405);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(int argc, char **argv)
@@ -503,7 +411,7 @@ int main(int argc, char **argv)
 		T(test_get_vm),		T(test_metrics),	 T(test_actions),
 		T(test_conflict),	T(test_not_found),	 T(test_method_not_allowed),
 		T(test_bad_bodies),	T(test_too_large),	 T(test_state_names),
-		T(test_snapshot),	T(test_fork),
+		T(test_snapshot),	T(test_fork),		 T(test_memhash),
 	};
 
 	if (argc > 1 && argv[1][0])
