@@ -20,25 +20,11 @@
 #include "arch/x86/layout.h"
 #include "mvmm/mvmm.h"
 #include "vmm/memory.h"
+#include "tests/unit/unit_mem.h"
 #include "vmm/util.h"
 
 #define E820_RAM	1
 #define E820_RESERVED	2
-
-static struct guest_mem *mem_new(uint64_t size)
-{
-	struct guest_mem *mem = calloc(1, sizeof(*mem));
-
-	assert_non_null(mem);
-	assert_int_equal(guest_mem_create(mem, size), 0);
-	return mem;
-}
-
-static void mem_free(struct guest_mem *mem)
-{
-	guest_mem_destroy(mem);
-	free(mem);
-}
 
 static struct x86_kernel elf_kernel(void)
 {

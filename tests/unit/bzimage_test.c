@@ -18,6 +18,7 @@
 #include "arch/x86/layout.h"
 #include "mvmm/mvmm.h"
 #include "vmm/memory.h"
+#include "tests/unit/unit_mem.h"
 #include "vmm/util.h"
 
 #define RAM_SIZE	(16 * MiB)
@@ -85,33 +86,6 @@ static void free_bz(struct bz *bz)
 {
 	free(bz->buf);
 	bz->buf = NULL;
-}
-
-static bool range_is_zero(const uint8_t *p, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if (p[i])
-			return false;
-	return true;
-}
-
-static int mem_setup(void **state)
-{
-	struct guest_mem *mem = calloc(1, sizeof(*mem));
-
-	if (!mem || guest_mem_create(mem, RAM_SIZE)) {
-		free(mem);
-		return -1;
-	}
-	*state = mem;
-	return 0;
-}
-
-static int mem_teardown(void **state)
-{
-	guest_mem_destroy(*state);
-	free(*state);
-	return 0;
 }
 
 static void expect_reject_hdr(struct guest_mem *mem, const struct setup_header *h)
@@ -379,6 +353,11 @@ static void test_garbage(void **state)
 	memset(junk, 0, sizeof(junk));
 	assert_int_equal(x86_load_kernel(mem, junk, sizeof(junk), &k), -MVMM_EKERNEL);
 	assert_true(range_is_zero(mem->host, mem->size));
+}
+
+static int mem_setup(void **state)
+{
+	return mem_fixture(state, RAM_SIZE);
 }
 
 int main(int argc, char **argv)

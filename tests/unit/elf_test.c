@@ -23,6 +23,7 @@
 #include "arch/x86/layout.h"
 #include "mvmm/mvmm.h"
 #include "vmm/memory.h"
+#include "tests/unit/unit_mem.h"
 #include "vmm/util.h"
 
 #define RAM_SIZE	(4 * MiB)
@@ -114,36 +115,9 @@ static void build_elf(struct img *im, bool with_note)
 	im->len = IMG_LEN;
 }
 
-static bool range_is_zero(const uint8_t *p, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if (p[i])
-			return false;
-	return true;
-}
-
 static void assert_ram_zero(const struct guest_mem *mem)
 {
 	assert_true(range_is_zero(mem->host, mem->size));
-}
-
-static int mem_setup(void **state)
-{
-	struct guest_mem *mem = calloc(1, sizeof(*mem));
-
-	if (!mem || guest_mem_create(mem, RAM_SIZE)) {
-		free(mem);
-		return -1;
-	}
-	*state = mem;
-	return 0;
-}
-
-static int mem_teardown(void **state)
-{
-	guest_mem_destroy(*state);
-	free(*state);
-	return 0;
 }
 
 /* The image must be refused by both entry points and leave RAM untouched. */
@@ -570,6 +544,11 @@ static void test_no_load_segment(void **state)
 	phdr(&im, 1)->p_memsz = 0;
 	phdr(&im, 1)->p_filesz = 0;
 	expect_reject(*state, &im);
+}
+
+static int mem_setup(void **state)
+{
+	return mem_fixture(state, RAM_SIZE);
 }
 
 int main(int argc, char **argv)
